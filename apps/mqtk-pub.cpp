@@ -1,0 +1,13 @@
+#include <mqtk/cli.hpp>
+#include <mqtk/pub.hpp>
+
+int main(int argc, char** argv)
+{
+  mqtk::PubOptions options;
+  mqtk::run_tool({.name = "mqtk-pub",
+                  .description = "Publish MQTT messages: one, a file, stdin whole or line by line.",
+                  .declare = [&](CLI::App& app) { mqtk::add_pub_options(app, options); },
+                  .run = [&] { return mqtk::run_pub(options); },
+                  .quiet = &options.connection.quiet},
+                 argc, argv);
+}

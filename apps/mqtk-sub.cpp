@@ -1,0 +1,13 @@
+#include <mqtk/cli.hpp>
+#include <mqtk/sub.hpp>
+
+int main(int argc, char** argv)
+{
+  mqtk::SubOptions options;
+  mqtk::run_tool({.name = "mqtk-sub",
+                  .description = "Subscribe to MQTT topics and print the messages.",
+                  .declare = [&](CLI::App& app) { mqtk::add_sub_options(app, options); },
+                  .run = [&] { return mqtk::run_sub(options); },
+                  .quiet = &options.connection.quiet},
+                 argc, argv);
+}

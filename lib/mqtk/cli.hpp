@@ -1,0 +1,33 @@
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace CLI {
+class App;
+}
+
+namespace mqtk {
+
+// What a tool's main hands to run_tool.
+struct ToolSpec
+{
+  std::string_view name;        // "mqtk-pub"
+  std::string_view description; // first line of --help
+  // Declares the tool's flags on an app whose help flag is "--help" only and
+  // whose scalar options take the last value given (as mosquitto does).
+  std::function<void(CLI::App&)> declare;
+  // Runs the tool after a successful parse; returns the exit code.
+  std::function<int()> run;
+  // Points at the tool's --quiet flag: when set, errors are not printed.
+  const bool* quiet = nullptr;
+};
+
+// The one place where errors become a stderr line and an exit code:
+// parses argv (usage errors exit 1; --help prints on stdout and exits 0;
+// --version prints mqtk's and the libraries' versions), runs the tool,
+// flushes stdout and ends the process without tearing down Paho's threads
+// (every delivery has been confirmed by then).
+[[noreturn]] void run_tool(const ToolSpec& spec, int argc, char** argv);
+
+} // namespace mqtk

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "mqtk/connection_options.hpp"
+#include "mqtk/message.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mqtk {
+
+// One client connection to a broker. The only module that talks to Paho:
+// every Paho exception is translated here into mqtk::Error with a one-line
+// message naming host:port and the reason, and an exit code following
+// mosquitto's clients (1 for network failures, the CONNACK code when the
+// broker refuses). Paho's file persistence is never used.
+class Connection
+{
+public:
+  using MessageHandler = std::function<void(Message&&)>;
+  using LostHandler = std::function<void(const std::string& reason)>;
+
+  // Creates the client; nothing is sent until connect(). `options` must
+  // have been resolve()d and must outlive the connection.
+  Connection(const ConnectionOptions& options, std::string_view tool);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Called on Paho's thread for each message received. Set before connect().
+  void on_message(MessageHandler handler);
+
+  // Called on Paho's thread when an established connection breaks.
+  void on_connection_lost(LostHandler handler);
+
+  // Connects and waits for CONNACK (at most --connect-timeout). Throws Error.
+  void connect();
+
+  // Queues a message. At QoS 1 and 2 at most -M messages are unacknowledged
+  // at once: this call waits for the oldest when the window is full. Throws
+  // Error when a delivery failed.
+  void publish(std::string_view topic, std::string_view payload, int qos, bool retain);
+
+  // Waits until every queued message was written (QoS 0) or acknowledged
+  // (QoS 1 and 2). Throws Error.
+  void flush();
+
+  // Subscribes to every filter at `qos` and waits for SUBACK. Returns the
+  // granted QoS per filter (128 or more: refused). Throws Error.
+  std::vector<int> subscribe(const std::vector<std::string>& filters, int qos);
+
+  // Unsubscribes and waits for UNSUBACK. Throws Error.
+  void unsubscribe(const std::vector<std::string>& filters);
+
+  // Sends DISCONNECT after pending deliveries and waits for it to be written.
+  // Never throws; a failure is reported on stderr by the caller's debug flag.
+  void disconnect() noexcept;
+
+  // True while connected.
+  bool is_connected() const noexcept;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// "Paho MQTT C++ 1.2.0, Paho MQTT C 1.3.x, OpenSSL 3.0.x" for --version.
+std::string library_versions();
+
+} // namespace mqtk

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace mqtk {
+
+// Process exit codes. They follow mosquitto 2.0's clients wherever mosquitto
+// has one, so scripts written for mosquitto_pub/mosquitto_sub keep working.
+namespace exit_code {
+inline constexpr int ok = 0;
+// Usage errors, and failures mosquitto reports as a generic error (TCP
+// connection refused, unknown host, lost connection).
+inline constexpr int failure = 1;
+// -W timeout expired (mosquitto's MOSQ_ERR_TIMEOUT).
+inline constexpr int timeout = 27;
+} // namespace exit_code
+
+// An error that ends the tool: one human line for stderr and the exit code.
+// The message never carries a password.
+class Error : public std::runtime_error
+{
+public:
+  Error(int code, const std::string& message)
+    : std::runtime_error(message),
+      m_code(code)
+  {
+  }
+  int code() const noexcept { return m_code; }
+
+private:
+  int m_code;
+};
+
+// Bad command line or bad user input detected before connecting: exit 1.
+class UsageError : public Error
+{
+public:
+  explicit UsageError(const std::string& message)
+    : Error(exit_code::failure, message)
+  {
+  }
+};
+
+} // namespace mqtk

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace mqtk {
+
+// True when `text` is well-formed UTF-8 (no overlongs, no surrogates,
+// nothing above U+10FFFF).
+bool is_valid_utf8(std::string_view text) noexcept;
+
+// Appends `text` as a quoted JSON string. `text` must be valid UTF-8;
+// control characters are escaped, everything else is copied as is.
+void append_json_string(std::string& out, std::string_view text);
+
+// Appends the standard base64 encoding (with padding) of `bytes`.
+void append_base64(std::string& out, std::string_view bytes);
+
+// Deepest array/object nesting accepted by append_minified_json.
+inline constexpr std::size_t max_json_depth = 512;
+
+// When `text` is one complete JSON value (RFC 8259, UTF-8, surrounding
+// whitespace allowed, nesting at most max_json_depth) appends it without
+// insignificant whitespace, keeping numbers exactly as written, and returns
+// true. Otherwise leaves `out` unchanged and returns false. Never throws
+// except std::bad_alloc.
+bool append_minified_json(std::string& out, std::string_view text);
+
+} // namespace mqtk

@@ -1,0 +1,238 @@
+#include "mqtk/sub.hpp"
+
+#include "mqtk/connection.hpp"
+#include "mqtk/error.hpp"
+#include "mqtk/message_queue.hpp"
+#include "mqtk/output_format.hpp"
+#include "mqtk/output_writer.hpp"
+#include "mqtk/stop_signals.hpp"
+#include "mqtk/topic.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <unistd.h>
+#include <cstring>
+#include <random>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace mqtk {
+
+void add_sub_options(CLI::App& app, SubOptions& o)
+{
+  add_connection_options(app, o.connection);
+  auto* g = app.add_option_group("Subscribing");
+  g->add_option("-t,--topic", o.topics, "Topic filter to subscribe to (repeatable)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  g->add_option("-T,--filter-out", o.filter_out, "Do not print messages matching this filter (repeatable)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  g->add_option("-U,--unsubscribe", o.unsubscribe, "Unsubscribe from this filter (repeatable)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  g->add_option("-q,--qos", o.qos, "Subscription QoS: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
+  g->add_option("-C,--count", o.count, "Exit after printing this many messages")->check(CLI::PositiveNumber);
+  g->add_option("-W,--timeout", o.timeout, "Exit with code 27 after this many seconds")
+    ->check(CLI::PositiveNumber);
+  g->add_flag("-R,--no-stale", o.no_stale, "Do not print retained (stale) messages");
+  g->add_flag("--retained-only", o.retained_only,
+              "Print only retained messages; exit at the first message that is not");
+  g->add_flag("-E,--exit-after-subscribe", o.exit_after_subscribe, "Exit once the subscriptions are acknowledged");
+  g->add_flag("--remove-retained", o.remove_retained, "Clear each retained message received (-T excludes)");
+  g->add_option("--random-filter", o.random_filter, "Print only this percentage of messages, at random")
+    ->check(CLI::Range(0.0, 100.0));
+  auto* out = app.add_option_group("Output");
+  out->add_flag("-v,--verbose", o.verbose, "Print the topic before each payload");
+  out->add_flag("-N,--no-eol", o.no_eol, "Print no newline after each payload");
+  out->add_option("-F,--format", o.format, "Output format (mosquitto's %, @ and \\ sequences)");
+  out->add_flag("-j,--json", o.json, "Print JSON Lines: tst, topic, qos, retain, payload");
+  out->add_flag("--pretty", o.pretty, "Indent JSON output (-j, %j, %J) over several lines");
+}
+
+void validate(SubOptions& o)
+{
+  if (o.topics.empty() && o.connection.url_topic) {
+    o.topics.push_back(*o.connection.url_topic);
+  }
+  if (o.topics.empty() && o.unsubscribe.empty()) {
+    throw UsageError("no topic given: use -t FILTER (repeatable), a topic in the -L URL, or -U");
+  }
+  for (const auto& t : o.topics) {
+    validate_topic_filter(t, "-t");
+  }
+  for (const auto& t : o.filter_out) {
+    validate_topic_filter(t, "-T");
+  }
+  for (const auto& t : o.unsubscribe) {
+    validate_topic_filter(t, "-U");
+  }
+  if (o.json && !o.format.empty()) {
+    throw UsageError("-j and -F cannot be used together");
+  }
+  if (o.no_stale && o.retained_only) {
+    throw UsageError("-R and --retained-only cannot be used together");
+  }
+}
+
+namespace {
+
+class Subscriber
+{
+public:
+  Subscriber(SubOptions& options, OutputFormat format)
+    : m_options(options),
+      m_format(std::move(format)),
+      m_rng(std::random_device{}())
+  {
+  }
+
+  // Prints a batch; returns false once the subscriber should stop.
+  bool handle(std::vector<Message>& batch, Connection& connection)
+  {
+    auto now = std::chrono::system_clock::now();
+    bool keep_going = true;
+    for (auto& m : batch) {
+      if (filtered_out(m.topic)) {
+        continue;
+      }
+      if (m_options.remove_retained && m.retain && !m.payload.empty()) {
+        // QoS 0 (mosquitto uses 1): waiting here for a PUBACK could deadlock
+        // against Paho's thread when it is blocked on a full queue. The
+        // broker handles the clear in order either way; flush() confirms
+        // the writes before exit.
+        connection.publish(m.topic, {}, 0, true);
+      }
+      if (m_options.retained_only && !m.retain) {
+        keep_going = false;
+        break;
+      }
+      if (m_options.no_stale && m.retain) {
+        continue;
+      }
+      if (m_options.random_filter < 100.0
+          && std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) >= m_options.random_filter) {
+        continue;
+      }
+      m_format.render(view_of(m), now, m_writer.buffer());
+      ++m_printed;
+      if (m_options.count > 0 && m_printed >= m_options.count) {
+        keep_going = false;
+        break;
+      }
+    }
+    if (!m_writer.flush()) {
+      m_output_failed = true;
+      return false;
+    }
+    return keep_going;
+  }
+
+  bool output_failed() const noexcept { return m_output_failed; }
+  const OutputWriter& writer() const noexcept { return m_writer; }
+
+private:
+  bool filtered_out(std::string_view topic) const
+  {
+    for (const auto& f : m_options.filter_out) {
+      if (topic_matches(f, topic)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  SubOptions& m_options;
+  OutputFormat m_format;
+  OutputWriter m_writer{1};
+  std::mt19937_64 m_rng;
+  int m_printed = 0;
+  bool m_output_failed = false;
+};
+
+} // namespace
+
+int run_sub(SubOptions& o)
+{
+  StopSignals stop;
+  resolve(o.connection, "mqtk-sub");
+  validate(o);
+  OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty)
+                        : o.json          ? OutputFormat::json_lines(o.pretty)
+                                          : OutputFormat::plain(o.verbose, !o.no_eol);
+
+  MessageQueue queue;
+  Connection connection(o.connection, "mqtk-sub");
+  connection.on_message([&queue](Message&& m) { queue.push(std::move(m)); });
+  connection.on_connection_lost([&queue](const std::string& reason) { queue.close(reason); });
+  std::atomic<bool> connected{false};
+  stop.start([&queue, &connected](int signal_number) {
+    if (!connected.load()) {
+      ::_exit(128 + signal_number);
+    }
+    queue.close();
+  });
+  connection.connect();
+  connected.store(true);
+
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (o.timeout > 0) {
+    // As in mosquitto, the timeout counts from the moment we are connected.
+    deadline = std::chrono::steady_clock::now()
+               + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                 std::chrono::duration<double>(o.timeout));
+  }
+
+  auto granted = connection.subscribe(o.topics, o.qos);
+  int refused = 0;
+  for (std::size_t i = 0; i < granted.size() && i < o.topics.size(); ++i) {
+    if (granted[i] >= 0x80) {
+      ++refused;
+      if (!o.connection.quiet) {
+        fmt::print(stderr, "mqtk-sub: broker refused the subscription to '{}' (reason code {})\n", o.topics[i],
+                   granted[i]);
+      }
+    }
+  }
+  connection.unsubscribe(o.unsubscribe);
+  if (!o.topics.empty() && refused == static_cast<int>(o.topics.size())) {
+    connection.disconnect();
+    throw Error(exit_code::failure, "every subscription was refused");
+  }
+  if (o.exit_after_subscribe || o.topics.empty()) {
+    connection.disconnect();
+    return exit_code::ok;
+  }
+
+  Subscriber subscriber(o, std::move(format));
+  std::vector<Message> batch;
+  int code = exit_code::ok;
+  while (true) {
+    if (!queue.pop_all(batch, deadline)) {
+      if (queue.timed_out()) {
+        code = exit_code::timeout;
+        if (!o.connection.quiet) {
+          fmt::print(stderr, "mqtk-sub: timed out after {} s (-W)\n", o.timeout);
+        }
+      } else if (!queue.close_reason().empty()) {
+        throw Error(exit_code::failure,
+                    fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), queue.close_reason()));
+      }
+      break;
+    }
+    if (!subscriber.handle(batch, connection)) {
+      break;
+    }
+  }
+  queue.close();
+  if (subscriber.output_failed() && !subscriber.writer().broken_pipe()) {
+    connection.disconnect();
+    throw Error(exit_code::failure, fmt::format("writing to stdout failed: {}", std::strerror(subscriber.writer().error())));
+  }
+  if (o.remove_retained) {
+    connection.flush();
+  }
+  connection.disconnect();
+  // A reader that closed the pipe (| head) is a normal end, as in mosquitto.
+  return code;
+}
+
+} // namespace mqtk

@@ -1,0 +1,196 @@
+"""Fixtures for mqtk's integration tests: a real mosquitto per test on a free
+loopback port, and helpers that run the built binaries as a user would."""
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+BIN_DIR = os.environ.get("MQTK_BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+# Generous bounds: these are limits for a hung process, not expected times.
+TIMEOUT = float(os.environ.get("MQTK_TEST_TIMEOUT", "30"))
+
+
+def tool(name):
+    return os.path.join(BIN_DIR, name)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=TIMEOUT, what="condition"):
+    """Polls `predicate` until it is true; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+class Broker:
+    """A mosquitto on 127.0.0.1 and a free port, with its own config and log
+    in a temporary directory."""
+
+    def __init__(self, extra_config="", allow_anonymous=True, passwords=None):
+        self.dir = tempfile.mkdtemp(prefix="mqtk-broker-")
+        self.log_path = os.path.join(self.dir, "mosquitto.log")
+        lines = [
+            "per_listener_settings false",
+            # Run as whoever runs the tests (mosquitto started as root would
+            # otherwise switch to the 'mosquitto' user and lose its log).
+            f"user {getpass.getuser()}",
+            f"allow_anonymous {'true' if allow_anonymous else 'false'}",
+            "persistence false",
+            f"log_dest file {self.log_path}",
+            "log_type all",
+            "connection_messages true",
+            "max_queued_messages 0",
+        ]
+        if passwords:
+            pw = os.path.join(self.dir, "passwd")
+            with open(pw, "w") as f:
+                for user, password in passwords.items():
+                    f.write(f"{user}:{password}\n")
+            os.chmod(pw, 0o600)
+            subprocess.run(["mosquitto_passwd", "-U", pw], check=True, capture_output=True)
+            lines.append(f"password_file {pw}")
+        self.port = None
+        self.proc = None
+        self.extra = extra_config
+        self.base_lines = lines
+
+    def start(self):
+        for _attempt in range(5):
+            self.port = free_port()
+            conf = os.path.join(self.dir, "mosquitto.conf")
+            with open(conf, "w") as f:
+                f.write(f"listener {self.port} 127.0.0.1\n")
+                f.write("\n".join(self.base_lines) + "\n" + self.extra + "\n")
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
+            try:
+                wait_for(lambda: self._accepts() or self.proc.poll() is not None, what="mosquitto to listen")
+            except AssertionError:
+                self.stop()
+                raise
+            if self.proc.poll() is None:
+                return self
+            # Lost the race for the port to another process: try another.
+        raise AssertionError("mosquitto did not start:\n" + self.log())
+
+    def _accepts(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return "(no broker log)"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class BrokerTestCase(unittest.TestCase):
+    """Each test gets a fresh broker (self.broker, self.port) and a fresh
+    empty working directory (self.cwd) that must stay empty."""
+
+    broker_options = {}
+
+    def setUp(self):
+        self.broker = Broker(**self.broker_options).start()
+        self.port = str(self.broker.port)
+        self.cwd = tempfile.mkdtemp(prefix="mqtk-cwd-")
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) or (
+            hasattr(self._outcome, "result") and (self._outcome.result.failures or self._outcome.result.errors))
+        if failed:
+            print(f"\n--- broker log ({self.id()}) ---\n{self.broker.log()}\n--- end of broker log ---")
+        leftovers = os.listdir(self.cwd)
+        shutil.rmtree(self.cwd, ignore_errors=True)
+        self.broker.cleanup()
+        self.assertEqual(leftovers, [], "a tool wrote files into the working directory")
+
+    # Running the tools -------------------------------------------------
+    def run_tool(self, name, *args, input=None, timeout=TIMEOUT, port=True):
+        argv = [tool(name)] + (["-p", self.port] if port else []) + list(args)
+        return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, cwd=self.cwd)
+
+    def run_cmd(self, argv, input=None, timeout=TIMEOUT):
+        return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, cwd=self.cwd)
+
+    def spawn(self, argv, stdin=None, stdout=subprocess.PIPE, **kw):
+        p = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, cwd=self.cwd, **kw)
+        self.procs.append(p)
+        return p
+
+    def spawn_sub(self, *args, tool_name="mqtk-sub", extra_env=None):
+        """Starts a subscriber and returns once the broker has its
+        subscription (seen in the broker log), so nothing published after
+        this call can be missed."""
+        client_id = f"sub-{len(self.procs)}-{os.getpid()}"
+        if tool_name == "mqtk-sub":
+            argv = [tool("mqtk-sub"), "-p", self.port, "-i", client_id] + list(args)
+        else:
+            argv = [tool_name, "-p", self.port, "-i", client_id] + list(args)
+        env = dict(os.environ, **(extra_env or {}))
+        p = self.spawn(argv, env=env)
+        wait_for(lambda: f"Received SUBSCRIBE from {client_id}" in self.broker.log()
+                 or p.poll() is not None, what=f"{client_id} to subscribe")
+        # The SUBACK follows the log line; wait for the broker to send it.
+        wait_for(lambda: f"Sending SUBACK to {client_id}" in self.broker.log()
+                 or p.poll() is not None, what=f"SUBACK to {client_id}")
+        return p
+
+    def finish(self, p, timeout=TIMEOUT):
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out, err
+
+    def assert_usage_error(self, result, *needles):
+        self.assertEqual(result.returncode, 1, result.stderr.decode(errors="replace"))
+        err = result.stderr.decode(errors="replace")
+        self.assertNotIn("terminate called", err)
+        self.assertNotIn("mqtt::exception", err)
+        for n in needles:
+            self.assertIn(n, err)
+
+    def assert_nothing_published(self):
+        self.assertNotIn("Received PUBLISH", self.broker.log())
+
+    def assert_no_connection(self):
+        self.assertNotIn("New client connected", self.broker.log())

@@ -1,0 +1,141 @@
+"""mqtk-pub into mqtk-sub through a real mosquitto."""
+
+import json
+import signal
+import subprocess
+import unittest
+
+from mqtk_testing import BrokerTestCase, tool, wait_for
+
+
+class PubSubTest(BrokerTestCase):
+    def test_round_trip_at_each_qos(self):
+        for qos in ("0", "1", "2"):
+            with self.subTest(qos=qos):
+                sub = self.spawn_sub("-t", f"rt/{qos}", "-q", qos, "-C", "1", "-v")
+                pub = self.run_tool("mqtk-pub", "-t", f"rt/{qos}", "-m", f"hello {qos}", "-q", qos)
+                self.assertEqual(pub.returncode, 0, pub.stderr)
+                self.assertEqual(pub.stdout, b"")
+                rc, out, err = self.finish(sub)
+                self.assertEqual((rc, out, err), (0, f"rt/{qos} hello {qos}\n".encode(), b""))
+
+    def test_json_lines(self):
+        sub = self.spawn_sub("-t", "j/#", "-C", "4", "-j")
+        for payload in (b'{"x": 1.50, "y": [1, 2]}', b"plain text", b"\xff\xfe", b"two\nlines"):
+            r = self.run_tool("mqtk-pub", "-t", "j/a", "-s", input=payload)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        rc, out, err = self.finish(sub)
+        self.assertEqual(rc, 0, err)
+        lines = out.decode().split("\n")
+        self.assertEqual(lines[-1], "")
+        objs = [json.loads(line) for line in lines[:-1]]
+        self.assertEqual([list(o) for o in objs[:2]], [["tst", "topic", "qos", "retain", "payload"]] * 2)
+        self.assertEqual(objs[0]["payload"], {"x": 1.5, "y": [1, 2]})
+        self.assertIn('"payload":{"x":1.50,"y":[1,2]}', lines[0], "numbers keep their digits")
+        self.assertEqual(objs[1]["payload"], "plain text")
+        self.assertEqual(objs[2]["payload_base64"], "//4=")
+        self.assertNotIn("payload", objs[2])
+        self.assertEqual(objs[3]["payload"], "two\nlines")
+        self.assertIs(objs[0]["retain"], False)
+        self.assertRegex(objs[0]["tst"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+    def test_retained_and_no_stale(self):
+        r = self.run_tool("mqtk-pub", "-t", "ret/a", "-m", "kept", "-r", "-q", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = self.run_tool("mqtk-sub", "-t", "ret/#", "-C", "1", "-F", "%r %t %p")
+        self.assertEqual((got.returncode, got.stdout), (0, b"1 ret/a kept\n"))
+        # -R drops the stale message; the live one gets through.
+        sub = self.spawn_sub("-t", "ret/#", "-R", "-C", "1", "-v")
+        self.run_tool("mqtk-pub", "-t", "ret/b", "-m", "live")
+        rc, out, _ = self.finish(sub)
+        self.assertEqual((rc, out), (0, b"ret/b live\n"))
+
+    def test_retained_only_and_remove_retained(self):
+        for t in ("rr/a", "rr/b", "rr/keep"):
+            self.assertEqual(self.run_tool("mqtk-pub", "-t", t, "-m", "x", "-r", "-q", "1").returncode, 0)
+        sub = self.spawn_sub("-t", "rr/#", "--retained-only", "--remove-retained", "-T", "rr/keep", "-v")
+        self.run_tool("mqtk-pub", "-t", "rr/live", "-m", "not retained")
+        rc, out, err = self.finish(sub)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(out.decode().splitlines()), ["rr/a x", "rr/b x"])
+        left = self.run_tool("mqtk-sub", "-t", "rr/#", "-W", "1", "-v")
+        self.assertEqual(left.returncode, 27)
+        self.assertEqual(left.stdout, b"rr/keep x\n")
+
+    def test_timeout_exit_code(self):
+        r = self.run_tool("mqtk-sub", "-t", "nothing/here", "-W", "1")
+        self.assertEqual(r.returncode, 27)
+        self.assertIn(b"timed out", r.stderr)
+
+    def test_exit_after_subscribe(self):
+        r = self.run_tool("mqtk-sub", "-t", "e/#", "-E")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"", b""))
+        self.assertIn("Received SUBSCRIBE", self.broker.log())
+
+    def test_unsubscribe(self):
+        r = self.run_tool("mqtk-sub", "-t", "u/#", "-U", "u/#", "-E", "-c", "-i", "persist")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Received UNSUBSCRIBE from persist", self.broker.log())
+
+    def test_filter_out(self):
+        sub = self.spawn_sub("-t", "f/#", "-T", "f/+", "-C", "1", "-v")
+        self.run_tool("mqtk-pub", "-t", "f/x", "-m", "dropped")
+        self.run_tool("mqtk-pub", "-t", "f/a/b", "-m", "kept")
+        rc, out, _ = self.finish(sub)
+        self.assertEqual((rc, out), (0, b"f/a/b kept\n"))
+
+    def test_line_mode_ten_thousand_lines(self):
+        n = 10000
+        sub = self.spawn_sub("-t", "lines", "-C", str(n), "-q", "1")
+        data = "".join(f"{i},{i * 0.5}\n" for i in range(n)).encode()
+        r = self.run_tool("mqtk-pub", "-t", "lines", "-l", "-q", "1", input=data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rc, out, err = self.finish(sub)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, data)
+
+    def test_line_mode_streams_before_eof(self):
+        sub = self.spawn_sub("-t", "stream", "-v")
+        pub = self.spawn([tool("mqtk-pub"), "-p", self.port, "-t", "stream", "-l"], stdin=subprocess.PIPE)
+        pub.stdin.write(b"first\n")
+        pub.stdin.flush()
+        # The line must arrive while stdin is still open.
+        wait_for(lambda: "Received PUBLISH from" in self.broker.log(), what="the first line to be published")
+        pub.stdin.write(b"second")
+        pub.stdin.close()
+        self.assertEqual(pub.wait(timeout=30), 0)
+        line = sub.stdout.readline()
+        self.assertEqual(line, b"stream first\n")
+        self.assertEqual(sub.stdout.readline(), b"stream second\n")
+        sub.send_signal(signal.SIGINT)
+        self.assertEqual(sub.wait(timeout=30), 0)
+
+    def test_sigint_and_sigterm_exit_cleanly(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(sig=sig):
+                sub = self.spawn_sub("-t", "sig", "-v")
+                self.run_tool("mqtk-pub", "-t", "sig", "-m", "before")
+                self.assertEqual(sub.stdout.readline(), b"sig before\n")
+                sub.send_signal(sig)
+                rc, out, err = self.finish(sub)
+                self.assertEqual((rc, err), (0, b""))
+        wait_for(lambda: self.broker.log().count("disconnected.") >= 2, what="clean DISCONNECTs")
+
+    def test_head_closes_pipe_quietly(self):
+        sub = self.spawn([tool("mqtk-sub"), "-p", self.port, "-t", "h", "-i", "headsub"],
+                         stdout=subprocess.PIPE)
+        head = self.spawn(["head", "-n", "1"], stdin=sub.stdout)
+        sub.stdout.close()
+        wait_for(lambda: "Sending SUBACK to headsub" in self.broker.log(), what="subscription")
+        # Publish until the subscriber notices the closed pipe.
+        def gone():
+            self.run_tool("mqtk-pub", "-t", "h", "-m", "line")
+            return sub.poll() is not None
+        wait_for(gone, what="mqtk-sub to stop after head exited")
+        self.assertEqual(sub.returncode, 0)
+        self.assertEqual(sub.stderr.read(), b"")
+        self.assertEqual(head.stdout.read(), b"line\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
