@@ -63,6 +63,9 @@ namespace {
 // QoS 0 deliveries complete when written; keep at most this many tokens
 // around before waiting on the oldest, so memory stays flat on long streams.
 constexpr std::size_t qos0_window = 4096;
+// Paho counts every queued publish against maxBufferedMessages (default
+// 100), connected or not; leave room for the QoS 0 window.
+constexpr int max_buffered = 2 * static_cast<int>(qos0_window);
 
 std::string_view connack_reason_v3(int rc)
 {
@@ -136,7 +139,7 @@ struct Connection::Impl
       tool(tool_name),
       // No persistence object: Paho then keeps in-flight state in memory and
       // writes nothing to the working directory.
-      client(server_uri(o), o.id, mqtt::create_options(o.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_DEFAULT),
+      client(server_uri(o), o.id, mqtt::create_options(o.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_DEFAULT, max_buffered),
              nullptr)
   {
   }
@@ -154,6 +157,12 @@ struct Connection::Impl
     int rc = e.get_return_code();
     int reason = e.get_reason_code();
     std::string where = endpoint_text(options);
+    debug("connect failed: rc {}, reason code {}, {}", rc, reason, e.what());
+    // Paho 1.3 reports a v5 CONNACK refusal as the return code, with the
+    // reason code left at 0; accept it in either place.
+    if (options.mqtt_version == 5 && reason < 0x80 && rc >= 0x80 && rc <= 0xff) {
+      reason = rc;
+    }
     if (options.mqtt_version == 5 && reason >= 0x80) {
       return Error(reason, fmt::format("broker at {} refused the connection: {} (reason code {})", where,
                                        mqtt::exception::reason_code_str(reason), reason));

@@ -112,8 +112,13 @@ void refuse_unsupported(const ConnectionOptions& o)
   refuse(!o.proxy.empty(), "--proxy", "Paho MQTT C has no SOCKS5 proxy support");
   refuse(!o.tls_engine.empty(), "--tls-engine", "Paho MQTT C cannot load an OpenSSL engine");
   refuse(!o.tls_engine_kpass_sha1.empty(), "--tls-engine-kpass-sha1", "Paho MQTT C cannot load an OpenSSL engine");
-  refuse(!o.keyform.empty() && o.keyform != "pem", "--keyform engine", "only PEM keys can be loaded");
-  refuse(!o.psk.empty() || !o.psk_identity.empty(), "--psk", "TLS-PSK is not implemented in this version");
+  if (!o.keyform.empty() && o.keyform != "pem") {
+    throw UsageError(o.keyform == "engine"
+                       ? std::string("--keyform engine is not supported: Paho MQTT C cannot load an OpenSSL engine")
+                       : fmt::format("--keyform: unknown key form '{}' (expected pem)", o.keyform));
+  }
+  refuse(!o.psk.empty(), "--psk", "TLS-PSK is not implemented in this version");
+  refuse(!o.psk_identity.empty(), "--psk-identity", "TLS-PSK is not implemented in this version");
   refuse(!o.properties.empty(), "-D/--property", "MQTT 5 properties are not implemented in this version");
 }
 
@@ -178,8 +183,11 @@ void resolve(ConnectionOptions& o, std::string_view tool)
   } else if (o.will_payload || o.will_retain || o.will_qos != 0) {
     throw UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
   }
-  if (!o.tls_version.empty() && o.tls_version != "tlsv1.3" && o.tls_version != "tlsv1.2"
-      && o.tls_version != "tlsv1.1") {
+  if (o.tls_version == "tlsv1.3") {
+    throw UsageError("--tls-version tlsv1.3 is not supported: Paho MQTT C 1.3 can only pin tlsv1.2 or tlsv1.1 "
+                     "(without --tls-version, TLS 1.3 is used when the broker offers it)");
+  }
+  if (!o.tls_version.empty() && o.tls_version != "tlsv1.2" && o.tls_version != "tlsv1.1") {
     throw UsageError(fmt::format("--tls-version: unknown version '{}' (expected tlsv1.3, tlsv1.2 or tlsv1.1)",
                                  o.tls_version));
   }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <unistd.h>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include <CLI/CLI.hpp>
@@ -30,16 +31,17 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   g->add_option("-U,--unsubscribe", o.unsubscribe, "Unsubscribe from this filter (repeatable)")
     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   g->add_option("-q,--qos", o.qos, "Subscription QoS: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
-  g->add_option("-C,--count", o.count, "Exit after printing this many messages")->check(CLI::PositiveNumber);
+  g->add_option("-C,--count", o.count, "Exit after printing this many messages")
+    ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   g->add_option("-W,--timeout", o.timeout, "Exit with code 27 after this many seconds")
-    ->check(CLI::PositiveNumber);
+    ->check(CLI::Range(0.001, 31536000.0));
   g->add_flag("-R,--no-stale", o.no_stale, "Do not print retained (stale) messages");
   g->add_flag("--retained-only", o.retained_only,
               "Print only retained messages; exit at the first message that is not");
   g->add_flag("-E,--exit-after-subscribe", o.exit_after_subscribe, "Exit once the subscriptions are acknowledged");
   g->add_flag("--remove-retained", o.remove_retained, "Clear each retained message received (-T excludes)");
   g->add_option("--random-filter", o.random_filter, "Print only this percentage of messages, at random")
-    ->check(CLI::Range(0.0, 100.0));
+    ->check(CLI::Range(0.1, 100.0));
   auto* out = app.add_option_group("Output");
   out->add_flag("-v,--verbose", o.verbose, "Print the topic before each payload");
   out->add_flag("-N,--no-eol", o.no_eol, "Print no newline after each payload");
@@ -50,7 +52,8 @@ void add_sub_options(CLI::App& app, SubOptions& o)
 
 void validate(SubOptions& o)
 {
-  if (o.topics.empty() && o.connection.url_topic) {
+  // mosquitto adds the -L URL's topic to the -t filters.
+  if (o.connection.url_topic) {
     o.topics.push_back(*o.connection.url_topic);
   }
   if (o.topics.empty() && o.unsubscribe.empty()) {
@@ -94,13 +97,6 @@ public:
       if (filtered_out(m.topic)) {
         continue;
       }
-      if (m_options.remove_retained && m.retain && !m.payload.empty()) {
-        // QoS 0 (mosquitto uses 1): waiting here for a PUBACK could deadlock
-        // against Paho's thread when it is blocked on a full queue. The
-        // broker handles the clear in order either way; flush() confirms
-        // the writes before exit.
-        connection.publish(m.topic, {}, 0, true);
-      }
       if (m_options.retained_only && !m.retain) {
         keep_going = false;
         break;
@@ -108,11 +104,19 @@ public:
       if (m_options.no_stale && m.retain) {
         continue;
       }
-      if (m_options.random_filter < 100.0
-          && std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) >= m_options.random_filter) {
-        continue;
+      if (m_options.remove_retained && m.retain && !m.payload.empty()) {
+        // QoS 0 (mosquitto uses 1): waiting here for a PUBACK could deadlock
+        // against Paho's thread when it is blocked on a full queue. The
+        // broker handles the clear in order either way; flush() confirms
+        // the writes before exit.
+        connection.publish(m.topic, {}, 0, true);
       }
-      m_format.render(view_of(m), now, m_writer.buffer());
+      // As in mosquitto, a message the random filter drops still counts
+      // towards -C.
+      if (m_options.random_filter >= 100.0
+          || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter) {
+        m_format.render(view_of(m), now, m_writer.buffer());
+      }
       ++m_printed;
       if (m_options.count > 0 && m_printed >= m_options.count) {
         keep_going = false;
@@ -155,7 +159,7 @@ int run_sub(SubOptions& o)
   StopSignals stop;
   resolve(o.connection, "mqtk-sub");
   validate(o);
-  OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty)
+  OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty, !o.no_eol)
                         : o.json          ? OutputFormat::json_lines(o.pretty)
                                           : OutputFormat::plain(o.verbose, !o.no_eol);
 

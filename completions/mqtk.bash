@@ -1,0 +1,101 @@
+# bash completion for mqtk-pub and mqtk-sub                -*- shell-script -*-
+#
+# Install: copy to /usr/share/bash-completion/completions/mqtk-pub and
+# .../mqtk-sub (or source it from ~/.bashrc).
+
+_mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
+    -k --keepalive -c --disable-clean-session -x --session-expiry-interval
+    -V --protocol-version -u --username -P --pw --will-topic --will-payload
+    --will-qos --will-retain -d --debug --quiet --connect-timeout -M --nodelay
+    --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
+    --insecure --tls-use-os-certs
+    -A --unix --proxy --tls-engine --tls-engine-kpass-sha1 --psk --psk-identity
+    -D --property
+    --help --version'
+
+_mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
+    -l --stdin-line -n --null-message -q --qos -r --retain --repeat --repeat-delay'
+
+_mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
+    -C --count -W --timeout -R --no-stale --retained-only
+    -E --exit-after-subscribe --remove-retained --random-filter
+    -v --verbose -N --no-eol -F --format -j --json --pretty'
+
+_mqtk()
+{
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null 2>&1; then
+        _init_completion -n = || return
+    else
+        COMPREPLY=()
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+    fi
+
+    local tool=${1##*/}
+
+    case $prev in
+        -V | --protocol-version)
+            COMPREPLY=($(compgen -W '31 311 5 mqttv31 mqttv311 mqttv5' -- "$cur"))
+            return
+            ;;
+        --tls-version)
+            COMPREPLY=($(compgen -W 'tlsv1.3 tlsv1.2 tlsv1.1' -- "$cur"))
+            return
+            ;;
+        -q | --qos | --will-qos)
+            COMPREPLY=($(compgen -W '0 1 2' -- "$cur"))
+            return
+            ;;
+        --keyform)
+            COMPREPLY=($(compgen -W 'pem engine' -- "$cur"))
+            return
+            ;;
+        -f | --file | --cafile | --cert | --key)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --capath)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        -h | --host | -A)
+            COMPREPLY=($(compgen -A hostname -- "$cur"))
+            return
+            ;;
+        -L | --url)
+            COMPREPLY=($(compgen -W 'mqtt:// mqtts:// ws:// wss://' -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            return
+            ;;
+        --unix)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        -p | --port | -i | --id | -I | --id-prefix | -k | --keepalive | \
+        -x | --session-expiry-interval | -u | --username | -P | --pw | \
+        --will-topic | --will-payload | --connect-timeout | -M | --ciphers | \
+        --tls-alpn | --proxy | --tls-engine | --tls-engine-kpass-sha1 | \
+        --psk | --psk-identity | -D | --property | \
+        -t | --topic | -m | --message | --repeat | --repeat-delay | \
+        -T | --filter-out | -U | --unsubscribe | -C | --count | -W | --timeout | \
+        --random-filter | -F | --format)
+            # A free-form value: nothing sensible to offer.
+            return
+            ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        local opts=$_mqtk_common_opts
+        case $tool in
+            mqtk-pub) opts+=" $_mqtk_pub_opts" ;;
+            mqtk-sub) opts+=" $_mqtk_sub_opts" ;;
+        esac
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    fi
+}
+
+complete -F _mqtk mqtk-pub mqtk-sub

@@ -1,0 +1,57 @@
+"""scripts/bench-vs-mosquitto runs end to end (--quick --json): it exits 0,
+prints one valid JSON object with every row, and no message was lost in any
+run. Speed is not asserted: CI machines are too noisy for that."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from mqtk_testing import BIN_DIR
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "bench-vs-mosquitto")
+
+EXPECTED_ROWS = {
+    "pub_q0_median", "pub_q0_p95", "pub_q1_median", "pub_q1_p95", "sub_E_median",
+    "publ_q0", "publ_q1",
+    "sink_q0_raw", "sink_q0_json", "sink_q1_raw", "sink_q1_json",
+    "rss_q0_raw", "rss_q0_json",
+}
+
+
+class BenchScriptTest(unittest.TestCase):
+    def test_quick_json_run(self):
+        r = subprocess.run([sys.executable, SCRIPT, "--quick", "--json", "--mqtk-bin", BIN_DIR],
+                           capture_output=True, timeout=300)
+        err = r.stderr.decode(errors="replace")
+        try:
+            result = json.loads(r.stdout)
+        except ValueError as e:
+            self.fail(f"stdout is not one JSON object ({e}):\n{r.stdout[:2000]!r}\nstderr:\n{err}")
+        self.assertIsInstance(result, dict)
+        failures = "\n".join(result.get("failures", []))
+        self.assertEqual(r.returncode, 0, f"failures:\n{failures}\nstderr:\n{err}")
+
+        rows = {row["id"]: row for row in result["rows"]}
+        self.assertEqual(set(rows), EXPECTED_ROWS)
+        self.assertEqual(len(result["rows"]), len(EXPECTED_ROWS), "a row appears twice")
+        self.assertEqual(result["lost_messages"], 0, failures)
+        self.assertEqual(result["failed_runs"], 0, failures)
+        self.assertEqual(result["failures"], [])
+        for rid, row in rows.items():
+            with self.subTest(row=rid):
+                self.assertEqual(row["lost"], 0)
+                self.assertEqual(row["failed_runs"], 0)
+                # Every row has figures for both clients, a ratio and a verdict.
+                for key in ("mqtk", "mosquitto", "value"):
+                    self.assertIsInstance(row[key], (int, float), key)
+                    self.assertGreater(row[key], 0, key)
+                self.assertIn(row["pass"], (True, False))
+                self.assertRegex(row["target"], r"^(<=|>=) \d+(\.\d+)?$")
+        self.assertEqual(result["config"]["quick"], True)
+        self.assertIsInstance(result["all_pass"], bool)
+
+
+if __name__ == "__main__":
+    unittest.main()
