@@ -8,6 +8,8 @@ int main(int argc, char** argv)
                   .description = "Publish MQTT messages: one, a file, stdin whole or line by line.",
                   .declare = [&](CLI::App& app) { mqtk::add_pub_options(app, options); },
                   .run = [&] { return mqtk::run_pub(options); },
-                  .quiet = &options.connection.quiet},
+                  .quiet = &options.connection.quiet,
+                  .rest_option = {},
+                  .rest_arguments = nullptr},
                  argc, argv);
 }

@@ -8,6 +8,8 @@ int main(int argc, char** argv)
                   .description = "Subscribe to MQTT topics and print the messages.",
                   .declare = [&](CLI::App& app) { mqtk::add_sub_options(app, options); },
                   .run = [&] { return mqtk::run_sub(options); },
-                  .quiet = &options.connection.quiet},
+                  .quiet = &options.connection.quiet,
+                  .rest_option = "--exec",
+                  .rest_arguments = &options.exec},
                  argc, argv);
 }

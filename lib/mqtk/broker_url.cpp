@@ -42,12 +42,15 @@ namespace {
   throw UsageError(fmt::format("-L: invalid URL: {}", why));
 }
 
-int parse_port(std::string_view text)
+// `quote` is false when the URL holds an '@': what looks like a port may
+// then be part of a password (mqtt://user:pa/ss@host), so it is not echoed.
+int parse_port(std::string_view text, bool quote)
 {
   int port = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
-    bad_url(fmt::format("port '{}' is not a number from 1 to 65535", text));
+    bad_url(quote ? fmt::format("port '{}' is not a number from 1 to 65535", text)
+                  : std::string("port is not a number from 1 to 65535"));
   }
   return port;
 }
@@ -61,7 +64,13 @@ BrokerUrl parse_broker_url(std::string_view text)
   if (sep == std::string_view::npos) {
     bad_url("expected scheme://host[:port]/topic with scheme mqtt, mqtts, ws or wss");
   }
-  auto scheme = text.substr(0, sep);
+  // Schemes are case-insensitive (RFC 3986; mosquitto accepts MQTT://).
+  std::string scheme(text.substr(0, sep));
+  for (char& c : scheme) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
   if (scheme == "mqtt") {
     url.transport = Transport::mqtt;
   } else if (scheme == "mqtts") {
@@ -71,9 +80,11 @@ BrokerUrl parse_broker_url(std::string_view text)
   } else if (scheme == "wss") {
     url.transport = Transport::wss;
   } else {
-    bad_url(fmt::format("unknown scheme '{}' (expected mqtt, mqtts, ws or wss)", scheme));
+    bad_url(fmt::format("unknown scheme '{}' (expected mqtt, mqtts, ws or wss)", text.substr(0, sep)));
   }
   auto rest = text.substr(sep + 3);
+  // Text that might come from a password is never repeated in an error.
+  const bool quote = rest.find('@') == std::string_view::npos;
   auto slash = rest.find('/');
   auto authority = rest.substr(0, slash);
   // The user part ends at the last '@' so that a password may contain '@'.
@@ -99,15 +110,16 @@ BrokerUrl parse_broker_url(std::string_view text)
     auto after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') {
-        bad_url(fmt::format("unexpected '{}' after IPv6 address", after));
+        bad_url(quote ? fmt::format("unexpected '{}' after IPv6 address", after)
+                      : std::string("unexpected text after IPv6 address"));
       }
-      url.port = parse_port(after.substr(1));
+      url.port = parse_port(after.substr(1), quote);
     }
   } else {
     auto colon = authority.rfind(':');
     url.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) {
-      url.port = parse_port(authority.substr(colon + 1));
+      url.port = parse_port(authority.substr(colon + 1), quote);
     }
   }
   if (url.host.empty()) {

@@ -45,6 +45,19 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
   };
   try {
     spec.declare(app);
+    if (!spec.rest_option.empty() && spec.rest_arguments != nullptr) {
+      for (int i = 1; i < argc; ++i) {
+        if (argv[i] == spec.rest_option) {
+          spec.rest_arguments->assign(argv + i + 1, argv + argc);
+          if (spec.rest_arguments->empty()) {
+            throw UsageError(fmt::format("{} needs a command to run (it takes every argument after it)",
+                                         spec.rest_option));
+          }
+          argc = i;
+          break;
+        }
+      }
+    }
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -21,6 +23,10 @@ struct ToolSpec
   std::function<int()> run;
   // Points at the tool's --quiet flag: when set, errors are not printed.
   const bool* quiet = nullptr;
+  // A flag that takes every argument after it, verbatim ("--exec CMD
+  // ARGS..."): run_tool moves them into *rest_arguments before parsing.
+  std::string_view rest_option;
+  std::vector<std::string>* rest_arguments = nullptr;
 };
 
 // The one place where errors become a stderr line and an exit code:

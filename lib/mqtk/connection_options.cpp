@@ -3,7 +3,9 @@
 #include "mqtk/error.hpp"
 #include "mqtk/topic.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <random>
 #include <unistd.h>
 
@@ -89,13 +91,22 @@ std::uint32_t parse_session_expiry(std::string_view text)
   if (text == "-1" || text == "∞") {
     return 4294967295u;
   }
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > 4294967295u) {
+  // As mosquitto: strtol with base 0 (so "0x10" and "010" work, leading
+  // space and a sign are allowed), the whole text must be a number, and
+  // the value must lie in [-1, 4294967295].
+  std::string copy(text);
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(copy.c_str(), &end, 0);
+  if (copy.empty() || end == copy.c_str() || *end != '\0' || copy.find('\0') != std::string::npos) {
     throw UsageError(fmt::format(
-      "-x: session expiry '{}' is not a number of seconds from 0 to 4294967295 (or -1 for never)", text));
+      "-x: session expiry '{}' is not a number (seconds from 0 to 4294967295, or -1 for never)", text));
   }
-  return static_cast<std::uint32_t>(value);
+  if (errno == ERANGE || value < -1 || value > 4294967295LL) {
+    throw UsageError(fmt::format(
+      "-x: session expiry '{}' is out of range (seconds from 0 to 4294967295, or -1 for never)", text));
+  }
+  return value == -1 ? 4294967295u : static_cast<std::uint32_t>(value);
 }
 
 namespace {
@@ -174,6 +185,10 @@ void resolve(ConnectionOptions& o, std::string_view tool)
   }
   if (o.disable_clean_session && o.id.empty()) {
     throw UsageError("-c: a persistent session needs a client id; give one with -i");
+  }
+  if (o.mqtt_version == 5 && o.id.empty() && o.session_expiry_seconds == 4294967295u) {
+    // mosquitto: an infinite session expiry needs a client id (-I is not enough).
+    throw UsageError("-x: a session that never expires needs a client id; give one with -i");
   }
   if (o.id.empty()) {
     o.id = o.id_prefix.empty() ? default_client_id(tool) : fmt::format("{}{}", o.id_prefix, ::getpid());

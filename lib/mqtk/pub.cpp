@@ -2,6 +2,7 @@
 
 #include "mqtk/connection.hpp"
 #include "mqtk/error.hpp"
+#include "mqtk/line_fields.hpp"
 #include "mqtk/line_reader.hpp"
 #include "mqtk/stop_signals.hpp"
 #include "mqtk/topic.hpp"
@@ -35,6 +36,9 @@ void add_pub_options(CLI::App& app, PubOptions& o)
     ->check(CLI::PositiveNumber);
   g->add_option("--repeat-delay", o.repeat_delay, "Seconds to wait between repeats (default: 0)")
     ->check(CLI::NonNegativeNumber);
+  g->add_option("--fields", o.fields,
+                "With -l: turn each comma- or space-separated line into a JSON object with these keys");
+  add_rule_options(app, o.rules);
 }
 
 namespace {
@@ -78,12 +82,76 @@ std::string read_file(const std::string& path)
   return data;
 }
 
-void publish_lines(Connection& connection, const PubOptions& o, const StopSignals& stop)
+// Publishes one message through the rules: data to -t when it passes
+// --where and --rate, an alert to --alert-topic when one fires.
+class Publisher
 {
+public:
+  Publisher(Connection& connection, const PubOptions& o, MessageRules rules)
+    : m_connection(connection),
+      m_options(o),
+      m_rules(std::move(rules))
+  {
+  }
+
+  void publish(std::string_view payload)
+  {
+    if (!m_rules.active()) {
+      m_connection.publish(m_options.topic, payload, m_options.qos, m_options.retain);
+      return;
+    }
+    MessageView view{m_options.topic, payload, m_options.qos, m_options.retain, 0};
+    auto decision = m_rules.evaluate(view, std::chrono::steady_clock::now(), std::chrono::system_clock::now(),
+                                     m_alert);
+    if (decision.pass && !m_options.topic.empty()) {
+      m_connection.publish(m_options.topic, payload, m_options.qos, m_options.retain);
+    }
+    if (decision.alert) {
+      m_connection.publish(m_rules.alert_topic(), m_alert, m_options.qos, false);
+    }
+  }
+
+  const MessageRules& rules() const noexcept { return m_rules; }
+
+private:
+  Connection& m_connection;
+  const PubOptions& m_options;
+  MessageRules m_rules;
+  std::string m_alert;
+};
+
+void publish_lines(Publisher& publisher, const PubOptions& o, const StopSignals& stop)
+{
+  std::optional<LineFields> fields;
+  if (!o.fields.empty()) {
+    fields = LineFields::parse(o.fields, "--fields");
+  }
   LineReader reader(0, stop.fd());
   std::string_view line;
+  std::string object;
+  std::uint64_t line_number = 0;
+  std::uint64_t skipped = 0;
+  constexpr std::uint64_t max_warnings = 20;
   while (reader.next(line)) {
-    connection.publish(o.topic, line, o.qos, o.retain);
+    ++line_number;
+    if (!fields) {
+      publisher.publish(line);
+      continue;
+    }
+    std::size_t got = 0;
+    auto result = fields->to_json(line, object, got);
+    if (result == LineFields::Result::ok) {
+      publisher.publish(object);
+    } else if (result != LineFields::Result::empty) {
+      // Bad lines are skipped and counted; the first few are named.
+      if (++skipped <= max_warnings) {
+        fmt::print(stderr, "mqtk-pub: line {}: {}; skipped\n", line_number, fields->problem(result, got));
+      }
+    }
+  }
+  if (skipped > 0) {
+    fmt::print(stderr, "mqtk-pub: {} of {} lines skipped (see above{})\n", skipped, line_number,
+               skipped > max_warnings ? "; only the first 20 are listed" : "");
   }
   if (reader.error() != 0) {
     throw Error(exit_code::failure, fmt::format("-l: reading stdin failed: {}", std::strerror(reader.error())));
@@ -97,10 +165,15 @@ void validate(PubOptions& o)
   if (o.topic.empty() && o.connection.url_topic) {
     o.topic = *o.connection.url_topic;
   }
-  if (o.topic.empty()) {
+  if (o.topic.empty() && o.rules.alert_topic.empty()) {
     throw UsageError("no topic given: use -t TOPIC (or a topic in the -L URL)");
   }
-  validate_publish_topic(o.topic, "-t");
+  if (!o.topic.empty()) {
+    validate_publish_topic(o.topic, "-t");
+  }
+  if (!o.fields.empty() && !o.stdin_lines) {
+    throw UsageError("--fields works on lines: use it with -l");
+  }
   int sources = (o.message ? 1 : 0) + (o.file.empty() ? 0 : 1) + (o.stdin_whole ? 1 : 0)
                 + (o.stdin_lines ? 1 : 0) + (o.null_message ? 1 : 0);
   if (sources == 0) {
@@ -119,6 +192,10 @@ int run_pub(PubOptions& o)
   StopSignals stop;
   resolve(o.connection, "mqtk-pub");
   validate(o);
+  MessageRules rules = MessageRules::compile(o.rules);
+  if (!o.fields.empty()) {
+    LineFields::parse(o.fields, "--fields"); // a bad spec is a usage error before connecting
+  }
   // Whole-message sources are read before connecting, so a missing file is
   // a usage error and nothing is published.
   std::string payload;
@@ -144,14 +221,15 @@ int run_pub(PubOptions& o)
   });
   connection.connect();
   connected.store(true);
+  Publisher publisher(connection, o, std::move(rules));
   if (o.stdin_lines) {
-    publish_lines(connection, o, stop);
+    publish_lines(publisher, o, stop);
   } else {
     for (int i = 0; i < o.repeat && !stop.stopped(); ++i) {
       if (i > 0 && o.repeat_delay > 0) {
         std::this_thread::sleep_for(std::chrono::duration<double>(o.repeat_delay));
       }
-      connection.publish(o.topic, payload, o.qos, o.retain);
+      publisher.publish(payload);
     }
   }
   connection.flush();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mqtk/connection_options.hpp"
+#include "mqtk/message_rules.hpp"
 
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@ struct PubOptions
   bool retain = false;
   int repeat = 1;
   double repeat_delay = 0.0; // seconds
+  std::string fields;        // --fields ax,ay,az (with -l)
+  RuleOptions rules;
 };
 
 // Declares mqtk-pub's flags (and the shared connection group) on `app`.

@@ -2,6 +2,7 @@
 
 #include "mqtk/connection.hpp"
 #include "mqtk/error.hpp"
+#include "mqtk/exec_runner.hpp"
 #include "mqtk/message_queue.hpp"
 #include "mqtk/output_format.hpp"
 #include "mqtk/output_writer.hpp"
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <unistd.h>
 #include <cstring>
 #include <limits>
@@ -48,6 +50,14 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   out->add_option("-F,--format", o.format, "Output format (mosquitto's %, @ and \\ sequences)");
   out->add_flag("-j,--json", o.json, "Print JSON Lines: tst, topic, qos, retain, payload");
   out->add_flag("--pretty", o.pretty, "Indent JSON output (-j, %j, %J) over several lines");
+  add_rule_options(app, o.rules);
+  // --exec itself is cut out of argv by run_tool, since it takes every
+  // argument after it; the group description documents it in --help.
+  auto* e = app.add_option_group(
+    "Commands", "--exec CMD [ARGS...]  (must come last) run CMD for each matching message, without a shell: "
+                "the payload on its stdin, MQTT_TOPIC, MQTT_QOS and MQTT_RETAIN in its environment");
+  e->add_option("--exec-jobs", o.exec_jobs, "Most --exec commands running at once (default: 1)")
+    ->check(CLI::Range(1, 1024));
 }
 
 void validate(SubOptions& o)
@@ -81,11 +91,22 @@ namespace {
 class Subscriber
 {
 public:
-  Subscriber(SubOptions& options, OutputFormat format)
+  Subscriber(SubOptions& options, OutputFormat format, MessageRules rules)
     : m_options(options),
       m_format(std::move(format)),
+      m_rules(std::move(rules)),
       m_rng(std::random_device{}())
   {
+    if (!options.exec.empty()) {
+      m_exec = std::make_unique<ExecRunner>(options.exec, options.exec_jobs);
+    }
+  }
+
+  ~Subscriber()
+  {
+    if (m_exec) {
+      m_exec->wait_all();
+    }
   }
 
   // Prints a batch; returns false once the subscriber should stop.
@@ -103,6 +124,25 @@ public:
       }
       if (m_options.no_stale && m.retain) {
         continue;
+      }
+      if (m_rules.active()) {
+        auto decision = m_rules.evaluate(view_of(m), std::chrono::steady_clock::now(), now, m_alert);
+        if (decision.alert) {
+          // QoS 0 for the same reason as --remove-retained below.
+          connection.publish(m_rules.alert_topic(), m_alert, 0, false);
+        }
+        if (!decision.pass) {
+          continue;
+        }
+      }
+      if (m_exec) {
+        // Output first, so what is printed for a message precedes what its
+        // command prints.
+        if (!m_writer.flush()) {
+          m_output_failed = true;
+          return false;
+        }
+        m_exec->run(view_of(m));
       }
       if (m_options.remove_retained && m.retain && !m.payload.empty()) {
         // QoS 0 (mosquitto uses 1): waiting here for a PUBACK could deadlock
@@ -146,6 +186,9 @@ private:
 
   SubOptions& m_options;
   OutputFormat m_format;
+  MessageRules m_rules;
+  std::string m_alert;
+  std::unique_ptr<ExecRunner> m_exec;
   OutputWriter m_writer{1};
   std::mt19937_64 m_rng;
   int m_printed = 0;
@@ -159,6 +202,7 @@ int run_sub(SubOptions& o)
   StopSignals stop;
   resolve(o.connection, "mqtk-sub");
   validate(o);
+  MessageRules rules = MessageRules::compile(o.rules);
   OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty, !o.no_eol)
                         : o.json          ? OutputFormat::json_lines(o.pretty)
                                           : OutputFormat::plain(o.verbose, !o.no_eol);
@@ -206,7 +250,7 @@ int run_sub(SubOptions& o)
     return exit_code::ok;
   }
 
-  Subscriber subscriber(o, std::move(format));
+  Subscriber subscriber(o, std::move(format), std::move(rules));
   std::vector<Message> batch;
   int code = exit_code::ok;
   while (true) {

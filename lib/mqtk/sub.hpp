@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mqtk/connection_options.hpp"
+#include "mqtk/message_rules.hpp"
 
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct SubOptions
   bool pretty = false;          // --pretty
   bool remove_retained = false; // --remove-retained
   double random_filter = 100.0; // --random-filter percent
+  RuleOptions rules;
+  std::vector<std::string> exec; // --exec CMD ARGS... (all arguments after it)
+  int exec_jobs = 1;
 };
 
 // Declares mqtk-sub's flags (and the shared connection group) on `app`.
