@@ -264,6 +264,10 @@ void OutputFormat::render(const MessageView& m, std::chrono::system_clock::time_
   switch (m_mode) {
   case Mode::plain:
     if (m_verbose) {
+      if (!m_eol && m.payload.empty()) {
+        // mosquitto: with -v -N an empty payload prints nothing at all.
+        return;
+      }
       out.append(m.topic);
       out.push_back(' ');
       out.append(m.payload.empty() ? std::string_view("(null)") : m.payload);

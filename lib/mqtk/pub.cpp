@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <fcntl.h>
 #include <thread>
 #include <unistd.h>
@@ -25,17 +26,19 @@ void add_pub_options(CLI::App& app, PubOptions& o)
   add_connection_options(app, o.connection);
   auto* g = app.add_option_group("Publishing");
   g->add_option("-t,--topic", o.topic, "Topic to publish to");
-  g->add_option("-m,--message", o.message, "Message payload");
-  g->add_option("-f,--file", o.file, "Send the contents of a file as one message (binary-safe)");
+  // A second -m or -f is refused, as in mosquitto (only one message).
+  g->add_option("-m,--message", o.message, "Message payload")->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+  g->add_option("-f,--file", o.file, "Send the contents of a file as one message (binary-safe)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
   g->add_flag("-s,--stdin-file", o.stdin_whole, "Send all of stdin as one message");
   g->add_flag("-l,--stdin-line", o.stdin_lines, "Send each line of stdin as a message, as lines arrive");
   g->add_flag("-n,--null-message", o.null_message, "Send a zero-length message");
   g->add_option("-q,--qos", o.qos, "Quality of service: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
   g->add_flag("-r,--retain", o.retain, "Ask the broker to retain the message");
   g->add_option("--repeat", o.repeat, "Publish the message N times (with -m, -f, -s or -n)")
-    ->check(CLI::PositiveNumber);
+    ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   g->add_option("--repeat-delay", o.repeat_delay, "Seconds to wait between repeats (default: 0)")
-    ->check(CLI::NonNegativeNumber);
+    ->check(CLI::Range(0.0, 31536000.0));
   g->add_option("--fields", o.fields,
                 "With -l: turn each comma- or space-separated line into a JSON object with these keys");
   add_rule_options(app, o.rules);

@@ -2,17 +2,22 @@
 loopback port, and helpers that run the built binaries as a user would."""
 
 import getpass
+import itertools
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
 BIN_DIR = os.environ.get("MQTK_BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
+MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
 # Generous bounds: these are limits for a hung process, not expected times.
 TIMEOUT = float(os.environ.get("MQTK_TEST_TIMEOUT", "30"))
 
@@ -117,6 +122,8 @@ class Broker:
 
     def cleanup(self):
         self.stop()
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -137,8 +144,15 @@ class BrokerTestCase(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) or (
-            hasattr(self._outcome, "result") and (self._outcome.result.failures or self._outcome.result.errors))
+            for stream in (p.stdin, p.stdout, p.stderr):
+                if stream:
+                    try:
+                        stream.close()
+                    except (OSError, ValueError):
+                        pass
+        # This test's outcome only (result.failures accumulates over the run).
+        failed = getattr(self._outcome, "success", True) is False or any(
+            e for _, e in getattr(self._outcome, "errors", []) if e)
         if failed:
             print(f"\n--- broker log ({self.id()}) ---\n{self.broker.log()}\n--- end of broker log ---")
         leftovers = os.listdir(self.cwd)
@@ -194,3 +208,73 @@ class BrokerTestCase(unittest.TestCase):
 
     def assert_no_connection(self):
         self.assertNotIn("New client connected", self.broker.log())
+
+    # More brokers and observers (for oracle tests) ------------------------
+    def extra_broker(self, **options):
+        """Another fresh broker for this test, cleaned up after it."""
+        broker = Broker(**options).start()
+        self.addCleanup(broker.cleanup)
+        return broker
+
+    def wait_subscribed(self, broker, client_id, proc):
+        """Waits until `broker` has sent the SUBACK to `client_id` (or the
+        process ended)."""
+        wait_for(lambda: f"Sending SUBACK to {client_id}" in broker.log() or proc.poll() is not None,
+                 what=f"SUBACK to {client_id}")
+
+    def wait_gone(self, broker, client_id):
+        """Waits until `broker` has seen `client_id` disconnect: everything
+        it sent before has then been processed."""
+        pattern = re.compile(rf"Client {re.escape(client_id)} (disconnected|closed its connection)")
+        wait_for(lambda: pattern.search(broker.log()), what=f"{client_id} to disconnect")
+
+    def observe(self, broker=None):
+        """Starts an independent mosquitto_sub on '#' (QoS 2) that records
+        'topic qos hexpayload' for every message reaching the broker."""
+        return Observer(self, broker or self.broker)
+
+
+_ids = itertools.count()
+
+PUBLISH_LOG = re.compile(r"Received PUBLISH from (\S+) \(d\d, q(\d), r(\d), m\d+, '(.*)', \.\.\. \((\d+) bytes\)\)")
+
+
+def publishes_in_log(broker, client_id):
+    """(qos, retain, topic, length) of each PUBLISH `client_id` sent to `broker`."""
+    return [(int(q), int(r), t, int(n)) for cid, q, r, t, n in PUBLISH_LOG.findall(broker.log()) if cid == client_id]
+
+
+class Observer:
+    """mosquitto_sub -t '#' -q 2 -F '%t %q %x' on a broker; collect() returns
+    the lines it printed for everything published before the call."""
+
+    SENTINEL = "zz-observer/end"
+
+    def __init__(self, case, broker):
+        self.broker = broker
+        self.client_id = f"observer-{next(_ids)}-{os.getpid()}"
+        self.proc = case.spawn([MOSQUITTO_SUB, "-p", str(broker.port), "-i", self.client_id, "-t", "#", "-q", "2",
+                                "-F", "%t %q %x"])
+        self.lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        case.wait_subscribed(broker, self.client_id, self.proc)
+        if self.proc.poll() is not None:
+            raise AssertionError("observer did not start: " + self.proc.stderr.read().decode(errors="replace"))
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    def collect(self):
+        """Publishes a sentinel and returns the lines before it. Call once the
+        publishers have disconnected (see BrokerTestCase.wait_gone)."""
+        # QoS 2 like the subscription: a client prints a QoS 2 message only on
+        # PUBREL, so a QoS 0/1 sentinel could overtake the last messages.
+        subprocess.run([MOSQUITTO_PUB, "-p", str(self.broker.port), "-t", self.SENTINEL, "-m", "end", "-q", "2"],
+                       check=True, capture_output=True, timeout=TIMEOUT)
+        wait_for(lambda: any(l.startswith(self.SENTINEL + " ") for l in self.lines), what="the observer's sentinel")
+        self.proc.kill()
+        self.proc.wait()
+        lines = list(self.lines)
+        return lines[:next(i for i, l in enumerate(lines) if l.startswith(self.SENTINEL + " "))]

@@ -1,0 +1,174 @@
+"""Bad command lines: exit 1, one clear line naming the flag, no exception
+dump, and nothing connected or published (checked in the broker's log)."""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+from mqtk_testing import BrokerTestCase
+
+
+class BadArgumentsTest(BrokerTestCase):
+    def check(self, name, args, *needles, input=b""):
+        r = self.run_tool(name, *args, input=input)
+        self.assert_usage_error(r, *needles)
+        err = r.stderr.decode(errors="replace")
+        lines = err.splitlines()
+        # One error line, then the pointer to --help.
+        self.assertEqual(len(lines), 2, err)
+        self.assertTrue(lines[0].startswith(f"{name}: "), err)
+        self.assertEqual(lines[1], f"Run '{name} --help' for usage.")
+        self.assertLess(len(lines[0]), 300, "error line is unreadably long")
+        self.assertEqual(r.stdout, b"")
+        self.assert_no_connection()
+        self.assert_nothing_published()
+        return lines[0]
+
+    # Both tools ---------------------------------------------------------
+    def test_unknown_flag(self):
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "--bogus"], "--bogus")
+        self.check("mqtk-sub", ["-t", "a", "--bogus"], "--bogus")
+        # Options of the other tool are unknown too, as in mosquitto.
+        self.check("mqtk-sub", ["-t", "a", "-m", "x"], "-m")
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "-C", "1"], "-C")
+
+    def test_bad_qos(self):
+        for name, base in (("mqtk-pub", ["-t", "a", "-m", "x"]), ("mqtk-sub", ["-t", "a"])):
+            for q in ("3", "-1", "x"):
+                with self.subTest(name=name, qos=q):
+                    self.check(name, base + ["-q", q], "qos")
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "--will-topic", "w", "--will-qos", "3"], "will-qos")
+
+    def test_bad_protocol_version(self):
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "-V", "4"], "-V", "'4'")
+        self.check("mqtk-sub", ["-t", "a", "-V", "mqttv50"], "-V")
+
+    def test_bad_session_expiry(self):
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "-x", "soon"], "-x", "not a number")
+        self.check("mqtk-sub", ["-t", "a", "-x", "4294967296"], "-x", "out of range")
+        self.check("mqtk-sub", ["-t", "a", "-x", "-2"], "-x", "out of range")
+        # An infinite expiry needs a client id (mosquitto: same rule).
+        self.check("mqtk-sub", ["-t", "a", "-V", "5", "-x", "-1"], "client id")
+        self.check("mqtk-sub", ["-t", "a", "-V", "5", "-c"], "client id")
+
+    def test_client_id_rules(self):
+        self.check("mqtk-sub", ["-t", "a", "-c"], "-c", "-i")
+        self.check("mqtk-sub", ["-t", "a", "-c", "-I", "pre"], "-c")
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "-i", "a", "-I", "b"], "-i and -I")
+
+    def test_bad_keepalive_and_port(self):
+        for k in ("0", "4", "65536", "x"):
+            with self.subTest(k=k):
+                self.check("mqtk-pub", ["-t", "a", "-m", "x", "-k", k], "keepalive")
+        for p in ("0", "70000", "http"):
+            with self.subTest(p=p):
+                self.check("mqtk-sub", ["-t", "a", "-p", p], "port")
+
+    def test_bad_urls(self):
+        for url, needle in (("localhost:1883/a", "-L"), ("http://h/a", "'http'"), ("mqtt:///a", "missing host"),
+                            ("mqtt://h:port/a", "port"), ("mqtt://h:0/a", "port"), ("mqtt://h:65536/a", "port"),
+                            ("mqtt://[::1/a", "']'"), ("mqtt://@h/a", "username")):
+            with self.subTest(url=url):
+                self.check("mqtk-pub", ["-L", url, "-m", "x"], "-L", needle)
+                self.check("mqtk-sub", ["-L", url], "-L", needle)
+
+    def test_bad_url_never_shows_the_password(self):
+        for url in ("mqtt://user:hunter2@h:port/a", "mqtt://user:hunter2@/a", "mqtt://user:hun/ter2@h/a"):
+            with self.subTest(url=url):
+                line = self.check("mqtk-pub", ["-L", url, "-m", "x"], "-L")
+                self.assertNotIn("hunter2", line)
+                self.assertNotIn("hun", line.replace("-L: invalid URL", ""))
+
+    def test_will_flags_need_will_topic(self):
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "--will-payload", "bye"], "--will-topic")
+        self.check("mqtk-sub", ["-t", "a", "--will-retain"], "--will-topic")
+        self.check("mqtk-sub", ["-t", "a", "--will-topic", "w/+"], "--will-topic", "'+'")
+
+    def test_unsupported_flags(self):
+        for flag in (["-A", "127.0.0.1"], ["--unix", "/tmp/mqtk-nonexistent.sock"], ["--proxy", "socks5h://h:1080"],
+                     ["--tls-engine", "pkcs11"], ["--tls-engine-kpass-sha1", "00"], ["--keyform", "engine"],
+                     ["--psk", "00ff"], ["--psk-identity", "me"], ["-D", "connect", "session-expiry-interval", "5"]):
+            with self.subTest(flag=flag):
+                self.check("mqtk-pub", ["-t", "a", "-m", "x"] + flag, "not supported", flag[0])
+                self.check("mqtk-sub", ["-t", "a"] + flag, "not supported", flag[0])
+
+    # mqtk-pub ----------------------------------------------------------
+    def test_publish_topic_with_wildcards(self):
+        for topic in ("a/+", "a/#", "+", "#", "a+b"):
+            with self.subTest(topic=topic):
+                self.check("mqtk-pub", ["-t", topic, "-m", "x"], "-t", f"'{topic}'", "wildcard")
+
+    def test_empty_and_missing_topic(self):
+        self.check("mqtk-pub", ["-t", "", "-m", "x"], "-t")
+        self.check("mqtk-pub", ["-m", "x"], "-t")
+
+    def test_missing_message(self):
+        self.check("mqtk-pub", ["-t", "a"], "-m", "-f", "-s", "-l", "-n")
+
+    def test_two_message_sources(self):
+        for extra in (["-f", "/nonexistent"], ["-l"], ["-s"], ["-n"]):
+            with self.subTest(extra=extra):
+                self.check("mqtk-pub", ["-t", "a", "-m", "x"] + extra, "only one")
+        self.check("mqtk-pub", ["-t", "a", "-s", "-l"], "only one")
+        self.check("mqtk-pub", ["-t", "a", "-n", "-f", "/nonexistent"], "only one")
+
+    def test_second_message_flag(self):
+        # As mosquitto_pub ("Only one type of message can be sent at once").
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "-m", "y"], "-m")
+
+    def test_missing_file(self):
+        self.check("mqtk-pub", ["-t", "a", "-f", "/nonexistent/mqtk.bin"], "-f", "/nonexistent/mqtk.bin",
+                   "No such file")
+
+    def test_directory_as_file(self):
+        d = tempfile.mkdtemp(prefix="mqtk-dir-")
+        self.addCleanup(shutil.rmtree, d, True)
+        self.check("mqtk-pub", ["-t", "a", "-f", d], "-f")
+
+    def test_stdin_empty(self):
+        self.check("mqtk-pub", ["-t", "a", "-s"], "-s", "empty", input=b"")
+
+    def test_bad_repeat(self):
+        self.check("mqtk-pub", ["-t", "a", "-l", "--repeat", "2"], "--repeat", "-l")
+
+    def test_repeat_zero_has_a_short_message(self):
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "--repeat", "0"], "repeat")
+        self.check("mqtk-pub", ["-t", "a", "-m", "x", "--repeat-delay", "-1"], "repeat-delay")
+
+    # mqtk-sub ----------------------------------------------------------
+    def test_no_topic(self):
+        self.check("mqtk-sub", [], "-t")
+
+    def test_bad_filters(self):
+        for flag in ("-t", "-T", "-U"):
+            for f, why in (("a/#/b", "'#'"), ("a#", "'#'"), ("a+", "'+'"), ("a/+b/c", "'+'"), ("", "empty")):
+                with self.subTest(flag=flag, filter=f):
+                    base = [] if flag == "-t" else ["-t", "ok"]
+                    self.check("mqtk-sub", base + [flag, f], flag, why)
+
+    def test_bad_format(self):
+        for fmt, needles in (("%Z", ["-F", "'%Z'", "position 2"]),
+                             ("abc%", ["-F", "incomplete %", "position 4"]),
+                             ("%-5", ["-F", "incomplete %"]), ("x@", ["-F", "incomplete @"]),
+                             ("a\\q", ["-F", "'\\q'", "position 2"]), ("x\\", ["-F", "incomplete \\"])):
+            with self.subTest(fmt=fmt):
+                self.check("mqtk-sub", ["-t", "a", "-F", fmt], *needles)
+
+    def test_conflicting_flags(self):
+        self.check("mqtk-sub", ["-t", "a", "-R", "--retained-only"], "-R", "--retained-only")
+        self.check("mqtk-sub", ["-t", "a", "-j", "-F", "%t"], "-j", "-F")
+
+    def test_count_and_timeout_must_be_positive(self):
+        self.check("mqtk-sub", ["-t", "a", "-C", "-1"], "count")
+        self.check("mqtk-sub", ["-t", "a", "-W", "-1"], "timeout")
+
+    def test_count_timeout_and_random_filter_ranges(self):
+        self.check("mqtk-sub", ["-t", "a", "-C", "0"], "count")
+        self.check("mqtk-sub", ["-t", "a", "-W", "0"], "timeout")
+        # mosquitto: 0.1 to 100. (-E would end an accepted case at once.)
+        self.check("mqtk-sub", ["-t", "a", "-E", "--random-filter", "0"], "random-filter")
+        self.check("mqtk-sub", ["-t", "a", "-E", "--random-filter", "100.1"], "random-filter")
+
+if __name__ == "__main__":
+    unittest.main()
