@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 namespace mqtk {
 
@@ -27,35 +28,46 @@ void add_rule_options(CLI::App& app, RuleOptions& o)
 MessageRules MessageRules::compile(const RuleOptions& o)
 {
   MessageRules rules;
-  if (!o.where.empty()) {
-    rules.m_where = FilterExpression::parse(o.where, "--where");
+  if (o.where) {
+    rules.m_where = FilterExpression::parse(*o.where, "--where");
   }
-  if (o.alert_when.empty()) {
-    if (!o.alert_topic.empty()) {
+  if (!o.alert_when) {
+    if (o.alert_topic) {
       throw UsageError("--alert-topic needs --alert-when (the condition that raises an alert)");
     }
-    if (o.edge || !o.rearm.empty() || o.cooldown > 0 || o.alert_message) {
+    if (o.edge || o.rearm || o.cooldown > 0 || o.alert_message) {
       throw UsageError("--edge, --rearm, --cooldown and --alert-message need --alert-when and --alert-topic");
     }
   } else {
-    if (o.alert_topic.empty()) {
+    if (!o.alert_topic) {
       throw UsageError("--alert-when needs --alert-topic (where to publish the alerts)");
     }
-    validate_publish_topic(o.alert_topic, "--alert-topic");
+    validate_publish_topic(*o.alert_topic, "--alert-topic");
     std::optional<FilterExpression> rearm;
-    if (!o.rearm.empty()) {
-      rearm = FilterExpression::parse(o.rearm, "--rearm");
+    if (o.rearm) {
+      rearm = FilterExpression::parse(*o.rearm, "--rearm");
     }
-    rules.m_alert.emplace(FilterExpression::parse(o.alert_when, "--alert-when"), std::move(rearm), o.edge,
+    rules.m_alert.emplace(FilterExpression::parse(*o.alert_when, "--alert-when"), std::move(rearm), o.edge,
                           std::chrono::duration<double>(o.cooldown));
     rules.m_template = o.alert_message ? AlertTemplate::parse(*o.alert_message, "--alert-message")
-                                       : AlertTemplate::json_object(o.alert_when);
-    rules.m_alert_topic = o.alert_topic;
+                                       : AlertTemplate::json_object(*o.alert_when);
+    rules.m_alert_topic = *o.alert_topic;
   }
   if (o.rate > 0) {
     rules.m_rate.emplace(o.rate);
   }
   return rules;
+}
+
+void MessageRules::report(std::string_view tool) const
+{
+  if (rate_dropped() > 0) {
+    fmt::print(stderr, "{}: --rate dropped {} message{}\n", tool, rate_dropped(), rate_dropped() == 1 ? "" : "s");
+  }
+  if (alerts_suppressed() > 0) {
+    fmt::print(stderr, "{}: --cooldown held back {} alert{}\n", tool, alerts_suppressed(),
+               alerts_suppressed() == 1 ? "" : "s");
+  }
 }
 
 MessageRules::Decision MessageRules::evaluate(const MessageView& message, std::chrono::steady_clock::time_point now,

@@ -21,12 +21,13 @@ namespace mqtk {
 // as typed.
 struct RuleOptions
 {
-  std::string where;
-  std::string alert_topic;
-  std::string alert_when;
+  // Optional so that an empty expression ('') is refused, not ignored.
+  std::optional<std::string> where;
+  std::optional<std::string> alert_topic;
+  std::optional<std::string> alert_when;
   std::optional<std::string> alert_message;
   bool edge = false;
-  std::string rearm;
+  std::optional<std::string> rearm;
   double cooldown = 0.0; // seconds
   double rate = 0.0;     // data messages per second, 0: unlimited
 };
@@ -63,6 +64,10 @@ public:
   bool active() const noexcept { return m_where || m_alert || m_rate; }
   bool has_alerts() const noexcept { return static_cast<bool>(m_alert); }
   const std::string& alert_topic() const noexcept { return m_alert_topic; }
+
+  // Writes one stderr line per kind of message held back (--rate drops,
+  // --cooldown suppressions), prefixed with `tool`; nothing if none.
+  void report(std::string_view tool) const;
 
   // Messages dropped by --rate so far.
   std::uint64_t rate_dropped() const noexcept { return m_rate ? m_rate->dropped() : 0; }

@@ -168,7 +168,7 @@ void validate(PubOptions& o)
   if (o.topic.empty() && o.connection.url_topic) {
     o.topic = *o.connection.url_topic;
   }
-  if (o.topic.empty() && o.rules.alert_topic.empty()) {
+  if (o.topic.empty() && !o.rules.alert_topic) {
     throw UsageError("no topic given: use -t TOPIC (or a topic in the -L URL)");
   }
   if (!o.topic.empty()) {
@@ -237,6 +237,9 @@ int run_pub(PubOptions& o)
   }
   connection.flush();
   connection.disconnect();
+  if (!o.connection.quiet) {
+    publisher.rules().report("mqtk-pub");
+  }
   return exit_code::ok;
 }
 

@@ -171,6 +171,7 @@ public:
   }
 
   bool output_failed() const noexcept { return m_output_failed; }
+  const MessageRules& rules() const noexcept { return m_rules; }
   const OutputWriter& writer() const noexcept { return m_writer; }
 
 private:
@@ -275,8 +276,11 @@ int run_sub(SubOptions& o)
     connection.disconnect();
     throw Error(exit_code::failure, fmt::format("writing to stdout failed: {}", std::strerror(subscriber.writer().error())));
   }
-  if (o.remove_retained) {
+  if (o.remove_retained || subscriber.rules().has_alerts()) {
     connection.flush();
+  }
+  if (!o.connection.quiet) {
+    subscriber.rules().report("mqtk-sub");
   }
   connection.disconnect();
   // A reader that closed the pipe (| head) is a normal end, as in mosquitto.

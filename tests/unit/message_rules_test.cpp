@@ -100,7 +100,7 @@ TEST_CASE("message_rules: bad combinations are usage errors")
   o.edge = true;
   fails_with(o, "need --alert-when");
   o = {};
-  o.alert_topic = "a/+";
+  o.alert_topic = std::string("a/+");
   o.alert_when = ".x > 1";
   fails_with(o, "wildcard");
   o = {};
