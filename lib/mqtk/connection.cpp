@@ -1,11 +1,19 @@
 #include "mqtk/connection.hpp"
 
 #include "mqtk/error.hpp"
+#include "mqtk/paho_library.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdint>
 #include <cstring>
-#include <deque>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <netdb.h>
 #include <poll.h>
@@ -14,16 +22,13 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-// Paho C++ 1.2.0 exposes a received message's packet id (needed for -F %m)
-// only through c_struct(), which its header compiles in under UNIT_TESTS;
-// the macro adds inline accessors and changes no class layout.
-#define UNIT_TESTS 1
-#include <mqtt/async_client.h>
-#include <openssl/crypto.h>
 
-extern "C" {
-#include <MQTTAsync.h>
-}
+// Connection talks to Paho MQTT C's MQTTAsync API directly, through the
+// function table of paho_library.cpp (loaded with dlopen: plain TCP runs
+// never load OpenSSL). It used to wrap Paho C++ 1.2.0, whose Debian library
+// links the OpenSSL build of Paho C: a one-shot mqtk-pub took about twice as
+// long as mosquitto_pub, mostly in process startup (libssl/libcrypto +3 ms,
+// the C++ wrapper +1.5 ms).
 
 // Paho MQTT C 1.3 has two fixed waits that dominate a one-shot client's
 // run time (measured with strace -f -tt; see README "Speed"):
@@ -60,9 +65,9 @@ namespace mqtk {
 
 namespace {
 
-// QoS 0 deliveries complete when written; keep at most this many tokens
-// around before waiting on the oldest, so memory stays flat on long streams.
-constexpr std::size_t qos0_window = 4096;
+// QoS 0 deliveries complete when written; at most this many may be
+// outstanding before publish() waits, so memory stays flat on long streams.
+constexpr std::uint64_t qos0_window = 4096;
 // Paho counts every queued publish against maxBufferedMessages (default
 // 100), connected or not; leave room for the QoS 0 window.
 constexpr int max_buffered = 2 * static_cast<int>(qos0_window);
@@ -109,16 +114,197 @@ std::string diagnose_network_failure(const ConnectionOptions& o)
   return reason;
 }
 
-// Paho initialises OpenSSL eagerly for every client; plain TCP clients skip
-// it (OpenSSL initialises itself if a TLS connection is made later).
-void global_init(const ConnectionOptions& o)
+// Once per library. The TLS build initialises OpenSSL here; the plain build
+// has no OpenSSL to initialise.
+void global_init(const PahoLibrary& paho)
 {
-  static bool done = false;
-  if (!done) {
+  static std::once_flag once[2];
+  std::call_once(once[paho.tls ? 1 : 0], [&paho] {
     MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
-    init.do_openssl_init = o.tls ? 1 : 0;
-    MQTTAsync_global_init(&init);
-    done = true;
+    init.do_openssl_init = paho.tls ? 1 : 0;
+    paho.global_init(&init);
+  });
+}
+
+// How an operation ended, as Paho's callbacks report it.
+struct Outcome
+{
+  bool done = false;
+  bool ok = false;
+  int code = 0;   // Paho return code (MQTTASYNC_*), or a CONNACK code
+  int reason = 0; // MQTT 5 reason code; at 3.x the return code again
+  std::string message;
+  std::vector<int> granted; // subscribe: per filter
+};
+
+struct State;
+
+// One connect, subscribe, unsubscribe or disconnect in flight: the context
+// pointer Paho hands back to the callbacks.
+struct Request
+{
+  State* state;
+  std::size_t filters = 0; // subscribe: how many were sent
+  Outcome outcome;
+};
+
+// Everything Paho's threads touch. Once connect() was called it lives as
+// long as the process (see Connection::Impl::~Impl).
+struct State
+{
+  const PahoLibrary* paho = nullptr;
+  bool v5 = false;
+  bool debug = false;
+  std::string id;
+  Connection::MessageHandler message_handler;
+  Connection::LostHandler lost_handler;
+  std::atomic<bool> detached{false}; // the Connection is gone: drop messages
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool lost = false;
+  // Publishes: sent to Paho, and completed (written at QoS 0, acknowledged
+  // at QoS 1/2, or failed). The first failure not yet reported is kept.
+  std::uint64_t issued = 0;
+  std::uint64_t completed = 0;
+  std::optional<Outcome> publish_failure;
+};
+
+template <typename Fill>
+void finish(void* context, Fill fill)
+{
+  auto* request = static_cast<Request*>(context);
+  State& s = *request->state;
+  std::lock_guard lock(s.mutex);
+  fill(*request);
+  request->outcome.done = true;
+  s.changed.notify_all();
+}
+
+void on_request_success(void* context, MQTTAsync_successData* data)
+{
+  finish(context, [data](Request& r) {
+    r.outcome.ok = true;
+    if (r.filters == 1 && data != nullptr) {
+      r.outcome.granted = {data->alt.qos};
+    } else if (r.filters > 1 && data != nullptr && data->alt.qosList != nullptr) {
+      r.outcome.granted.assign(data->alt.qosList, data->alt.qosList + r.filters);
+    }
+  });
+}
+
+void on_request_success5(void* context, MQTTAsync_successData5* data)
+{
+  finish(context, [data](Request& r) {
+    r.outcome.ok = true;
+    if (data == nullptr || r.filters == 0) {
+      return;
+    }
+    r.outcome.reason = data->reasonCode;
+    if (data->alt.sub.reasonCodeCount < 2) {
+      r.outcome.granted = {static_cast<int>(data->reasonCode)};
+    } else if (data->alt.sub.reasonCodes != nullptr) {
+      for (int i = 0; i < data->alt.sub.reasonCodeCount; ++i) {
+        r.outcome.granted.push_back(static_cast<int>(data->alt.sub.reasonCodes[i]));
+      }
+    }
+  });
+}
+
+void on_request_failure(void* context, MQTTAsync_failureData* data)
+{
+  finish(context, [data](Request& r) {
+    r.outcome.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+    r.outcome.reason = r.outcome.code;
+    if (data != nullptr && data->message != nullptr) {
+      r.outcome.message = data->message;
+    }
+  });
+}
+
+void on_request_failure5(void* context, MQTTAsync_failureData5* data)
+{
+  finish(context, [data](Request& r) {
+    r.outcome.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+    r.outcome.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
+    if (data != nullptr && data->message != nullptr) {
+      r.outcome.message = data->message;
+    }
+  });
+}
+
+void publish_done(void* context, const Outcome* failure)
+{
+  auto& s = *static_cast<State*>(context);
+  std::lock_guard lock(s.mutex);
+  ++s.completed;
+  if (failure != nullptr && !s.publish_failure) {
+    s.publish_failure = *failure;
+  }
+  s.changed.notify_all();
+}
+
+void on_published(void* context, MQTTAsync_successData*)
+{
+  publish_done(context, nullptr);
+}
+
+void on_published5(void* context, MQTTAsync_successData5*)
+{
+  publish_done(context, nullptr);
+}
+
+void on_publish_failure(void* context, MQTTAsync_failureData* data)
+{
+  Outcome o;
+  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+  o.reason = o.code;
+  publish_done(context, &o);
+}
+
+void on_publish_failure5(void* context, MQTTAsync_failureData5* data)
+{
+  Outcome o;
+  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+  o.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
+  publish_done(context, &o);
+}
+
+int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
+{
+  auto& s = *static_cast<State*>(context);
+  if (!s.detached.load(std::memory_order_acquire) && s.message_handler) {
+    Message m;
+    // topic_len is set when the topic contains NUL bytes.
+    m.topic.assign(topic, topic_len > 0 ? static_cast<std::size_t>(topic_len) : std::strlen(topic));
+    m.payload.assign(static_cast<const char*>(message->payload), static_cast<std::size_t>(message->payloadlen));
+    m.qos = message->qos;
+    m.retain = message->retained != 0;
+    m.mid = message->msgid;
+    s.message_handler(std::move(m));
+  }
+  s.paho->freeMessage(&message);
+  s.paho->free(topic);
+  return 1; // taken: Paho must not deliver it again
+}
+
+void paho_connection_lost(void* context, char* cause)
+{
+  auto& s = *static_cast<State*>(context);
+  std::string reason = cause != nullptr ? cause : "";
+  {
+    std::lock_guard lock(s.mutex);
+    s.lost = true;
+    s.changed.notify_all();
+  }
+  if (s.detached.load(std::memory_order_acquire)) {
+    return;
+  }
+  if (s.debug) {
+    fmt::print(stderr, "Client {} connection lost{}{}\n", s.id, reason.empty() ? "" : ": ", reason);
+  }
+  if (s.lost_handler) {
+    s.lost_handler(reason.empty() ? std::string("connection lost") : reason);
   }
 }
 
@@ -128,21 +314,68 @@ struct Connection::Impl
 {
   const ConnectionOptions& options;
   std::string tool;
-  mqtt::async_client client;
-  MessageHandler message_handler;
-  LostHandler lost_handler;
-  std::deque<mqtt::delivery_token_ptr> pending;
-  int pending_qos = 0;
+  const PahoLibrary& paho;
+  std::unique_ptr<State> state;
+  MQTTAsync client = nullptr;
+  bool connect_called = false;
 
   Impl(const ConnectionOptions& o, std::string_view tool_name)
-    : options((global_init(o), o)),
+    : options(o),
       tool(tool_name),
-      // No persistence object: Paho then keeps in-flight state in memory and
-      // writes nothing to the working directory.
-      client(server_uri(o), o.id, mqtt::create_options(o.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_DEFAULT, max_buffered),
-             nullptr)
+      paho(PahoLibrary::get(o.tls)),
+      state(std::make_unique<State>())
   {
+    global_init(paho);
+    state->paho = &paho;
+    state->v5 = o.mqtt_version == 5;
+    state->debug = o.debug;
+    state->id = o.id;
+    MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
+    create.MQTTVersion = state->v5 ? MQTTVERSION_5 : MQTTVERSION_DEFAULT;
+    // Publishing while disconnected fails at once instead of buffering.
+    create.sendWhileDisconnected = 0;
+    create.maxBufferedMessages = max_buffered;
+    // MQTTCLIENT_PERSISTENCE_NONE: in-flight state stays in memory and
+    // nothing is ever written to the working directory.
+    int rc = paho.createWithOptions(&client, server_uri(o).c_str(), o.id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
+                                    nullptr, &create);
+    if (rc != MQTTASYNC_SUCCESS) {
+      throw Error(exit_code::failure,
+                  fmt::format("cannot connect to {}: {}", endpoint_text(o), error_text(rc)));
+    }
   }
+
+  // MQTTAsync_destroy stops Paho's threads with 100 ms sleep loops (capped
+  // by the usleep interposer, it still gives up only after 100 rounds): it
+  // made a one-shot run's tail slow. Once connect() started those threads,
+  // the client and the state its callbacks use are left to the process's
+  // exit (mqtk's tools end with _exit right after); messages that still
+  // arrive are dropped.
+  ~Impl()
+  {
+    if (!connect_called) {
+      if (client != nullptr) {
+        paho.destroy(&client); // no threads yet: returns at once
+      }
+      return;
+    }
+    state->detached.store(true, std::memory_order_release);
+    (void)state.release();
+  }
+
+  std::string error_text(int rc) const
+  {
+    const char* text = paho.strerror(rc);
+    return text != nullptr ? text : "";
+  }
+
+  std::string reason_text(int reason) const
+  {
+    const char* text = paho.reasonCodeToString(static_cast<MQTTReasonCodes>(reason));
+    return text != nullptr ? text : "";
+  }
+
+  bool connected() const noexcept { return client != nullptr && paho.isConnected(client) != 0; }
 
   template <typename... Args>
   void debug(fmt::format_string<Args...> format, Args&&... args)
@@ -152,12 +385,13 @@ struct Connection::Impl
     }
   }
 
-  Error translate_connect_failure(const mqtt::exception& e)
+  // `rc`: Paho's return code (a CONNACK code when the broker refused);
+  // `reason`: the MQTT 5 reason code, at 3.x the return code again.
+  Error translate_connect_failure(int rc, int reason, const std::string& message)
   {
-    int rc = e.get_return_code();
-    int reason = e.get_reason_code();
     std::string where = endpoint_text(options);
-    debug("connect failed: rc {}, reason code {}, {}", rc, reason, e.what());
+    debug("connect failed: rc {}, reason code {}, MQTT error [{}]: {}", rc, reason, rc,
+          message.empty() ? error_text(rc) : message);
     // Paho 1.3 reports a v5 CONNACK refusal as the return code, with the
     // reason code left at 0; accept it in either place.
     if (options.mqtt_version == 5 && reason < 0x80 && rc >= 0x80 && rc <= 0xff) {
@@ -165,101 +399,66 @@ struct Connection::Impl
     }
     if (options.mqtt_version == 5 && reason >= 0x80) {
       return Error(reason, fmt::format("broker at {} refused the connection: {} (reason code {})", where,
-                                       mqtt::exception::reason_code_str(reason), reason));
+                                       reason_text(reason), reason));
     }
     if (rc >= 1 && rc <= 5) {
       return Error(rc, fmt::format("broker at {} refused the connection: {} (CONNACK {})", where,
                                    connack_reason_v3(rc), rc));
     }
     if (rc == MQTTASYNC_BAD_UTF8_STRING || rc == MQTTASYNC_NULL_PARAMETER) {
-      return Error(exit_code::failure, fmt::format("cannot connect to {}: {}", where, e.get_error_str()));
+      return Error(exit_code::failure, fmt::format("cannot connect to {}: {}", where, error_text(rc)));
     }
     return Error(exit_code::failure, fmt::format("cannot connect to {}: {}", where, diagnose_network_failure(options)));
   }
 
-  Error translate(const mqtt::exception& e, std::string_view doing)
+  Error translate(int rc, int reason, std::string_view doing)
   {
-    std::string detail = e.get_error_str();
-    if (e.get_reason_code() >= 0x80) {
-      detail = fmt::format("{} (reason code {})", mqtt::exception::reason_code_str(e.get_reason_code()),
-                           e.get_reason_code());
+    std::string detail = error_text(rc);
+    if (reason >= 0x80) {
+      detail = fmt::format("{} (reason code {})", reason_text(reason), reason);
     }
-    if (!client.is_connected()) {
+    if (!connected()) {
       detail = "connection lost";
     }
     return Error(exit_code::failure, fmt::format("{} on {} failed: {}", doing, endpoint_text(options), detail));
   }
 
-  mqtt::connect_options build_connect_options()
+  void set_callbacks(MQTTAsync_responseOptions& r, void* context)
   {
-    const auto& o = options;
-    mqtt::connect_options_builder b;
-    // The version first: Paho then clears the clean flag that does not
-    // apply to it (clean session for 3.x, clean start for 5).
-    b.mqtt_version(o.mqtt_version == 3 ? MQTTVERSION_3_1 : o.mqtt_version == 4 ? MQTTVERSION_3_1_1 : MQTTVERSION_5);
-    b.keep_alive_interval(std::chrono::seconds(o.keepalive));
-    b.connect_timeout(std::chrono::seconds(static_cast<long>(std::max(1.0, o.connect_timeout))));
-    b.max_inflight(o.max_inflight);
-    b.automatic_reconnect(false);
-    if (o.mqtt_version == 5) {
-      b.clean_start(!o.disable_clean_session);
-      // mosquitto: -c alone means a session that never expires.
-      std::uint32_t expiry = o.session_expiry_seconds.value_or(o.disable_clean_session ? 4294967295u : 0u);
-      if (expiry != 0) {
-        mqtt::properties props;
-        props.add(mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int>(expiry)));
-        b.properties(props);
-      }
+    r.context = context;
+    if (state->v5) {
+      r.onSuccess5 = on_request_success5;
+      r.onFailure5 = on_request_failure5;
     } else {
-      b.clean_session(!o.disable_clean_session);
+      r.onSuccess = on_request_success;
+      r.onFailure = on_request_failure;
     }
-    if (o.username) {
-      b.user_name(*o.username);
-    }
-    if (o.password) {
-      b.password(*o.password);
-    }
-    if (!o.will_topic.empty()) {
-      std::string payload = o.will_payload.value_or("");
-      b.will(mqtt::will_options(o.will_topic, payload.data(), payload.size(), o.will_qos, o.will_retain));
-    }
-    if (o.tls) {
-      mqtt::ssl_options ssl;
-      ssl.set_enable_server_cert_auth(true);
-      // Paho's "verify" is the host name check; on unless --insecure.
-      ssl.set_verify(!o.insecure);
-      if (!o.cafile.empty()) {
-        ssl.set_trust_store(o.cafile);
-      }
-      if (!o.capath.empty()) {
-        ssl.ca_path(o.capath);
-      }
-      if (!o.cert.empty()) {
-        ssl.set_key_store(o.cert);
-        ssl.set_private_key(o.key);
-      }
-      if (!o.ciphers.empty()) {
-        ssl.set_enabled_cipher_suites(o.ciphers);
-      }
-      if (o.tls_version == "tlsv1.2") {
-        ssl.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);
-      } else if (o.tls_version == "tlsv1.1") {
-        ssl.set_ssl_version(MQTT_SSL_VERSION_TLS_1_1);
-      }
-      if (!o.tls_alpn.empty()) {
-        ssl.set_alpn_protos({o.tls_alpn});
-      }
-      b.ssl(std::move(ssl));
-    }
-    return b.finalize();
   }
 
-  void reap_completed()
+  // Waits for a request's callback, or for the connection to break. A
+  // request abandoned that way stays allocated: Paho may still call back.
+  Outcome wait(std::unique_ptr<Request> request)
   {
-    while (!pending.empty() && pending.front()->is_complete()) {
-      auto token = std::move(pending.front());
-      pending.pop_front();
-      token->wait(); // throws if that delivery failed
+    State& s = *state;
+    std::unique_lock lock(s.mutex);
+    s.changed.wait(lock, [&] { return request->outcome.done || s.lost; });
+    if (!request->outcome.done) {
+      (void)request.release();
+      Outcome o;
+      o.done = true;
+      o.code = MQTTASYNC_DISCONNECTED;
+      return o;
+    }
+    return std::move(request->outcome);
+  }
+
+  // Throws the first publish failure not yet reported. Needs the lock.
+  void throw_publish_failure()
+  {
+    if (state->publish_failure) {
+      Outcome failure = std::move(*state->publish_failure);
+      state->publish_failure.reset();
+      throw translate(failure.code, failure.reason, "publish");
     }
   }
 };
@@ -273,40 +472,127 @@ Connection::~Connection() = default;
 
 void Connection::on_message(MessageHandler handler)
 {
-  m_impl->message_handler = std::move(handler);
-  m_impl->client.set_message_callback([impl = m_impl.get()](mqtt::const_message_ptr msg) {
-    const auto& payload = msg->get_payload_ref();
-    Message m;
-    m.topic = msg->get_topic();
-    m.payload.assign(payload.data(), payload.size());
-    m.qos = msg->get_qos();
-    m.retain = msg->is_retained();
-    m.mid = msg->c_struct().msgid;
-    impl->message_handler(std::move(m));
-  });
+  m_impl->state->message_handler = std::move(handler);
 }
 
 void Connection::on_connection_lost(LostHandler handler)
 {
-  m_impl->lost_handler = std::move(handler);
-  m_impl->client.set_connection_lost_handler([impl = m_impl.get()](const std::string& cause) {
-    impl->debug("connection lost{}{}", cause.empty() ? "" : ": ", cause);
-    if (impl->lost_handler) {
-      impl->lost_handler(cause.empty() ? std::string("connection lost") : cause);
-    }
-  });
+  m_impl->state->lost_handler = std::move(handler);
 }
 
 void Connection::connect()
 {
   auto& impl = *m_impl;
-  impl.debug("sending CONNECT to {} (MQTT {}, keepalive {}, clean {})", endpoint_text(impl.options),
-             impl.options.mqtt_version == 3 ? "3.1" : impl.options.mqtt_version == 4 ? "3.1.1" : "5",
-             impl.options.keepalive, impl.options.disable_clean_session ? 0 : 1);
-  try {
-    impl.client.connect(impl.build_connect_options())->wait();
-  } catch (const mqtt::exception& e) {
-    throw impl.translate_connect_failure(e);
+  const auto& o = impl.options;
+  State& s = *impl.state;
+  impl.debug("sending CONNECT to {} (MQTT {}, keepalive {}, clean {})", endpoint_text(o),
+             o.mqtt_version == 3 ? "3.1" : o.mqtt_version == 4 ? "3.1.1" : "5", o.keepalive,
+             o.disable_clean_session ? 0 : 1);
+
+  // Paho refuses a client without a message callback.
+  int rc = impl.paho.setCallbacks(impl.client, &s, paho_connection_lost, paho_message_arrived, nullptr);
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate_connect_failure(rc, 0, "");
+  }
+
+  const MQTTAsync_connectOptions v3_defaults = MQTTAsync_connectOptions_initializer;
+  const MQTTAsync_connectOptions v5_defaults = MQTTAsync_connectOptions_initializer5;
+  MQTTAsync_connectOptions co = s.v5 ? v5_defaults : v3_defaults;
+  co.MQTTVersion = o.mqtt_version == 3 ? MQTTVERSION_3_1 : o.mqtt_version == 4 ? MQTTVERSION_3_1_1 : MQTTVERSION_5;
+  co.keepAliveInterval = o.keepalive;
+  co.connectTimeout = static_cast<int>(std::max(1.0, o.connect_timeout));
+  co.maxInflight = o.max_inflight;
+  co.automaticReconnect = 0;
+
+  MQTTProperties properties = MQTTProperties_initializer;
+  if (s.v5) {
+    co.cleansession = 0; // Paho refuses it at 5; clean start instead
+    co.cleanstart = o.disable_clean_session ? 0 : 1;
+    // mosquitto: -c alone means a session that never expires.
+    std::uint32_t expiry = o.session_expiry_seconds.value_or(o.disable_clean_session ? 4294967295u : 0u);
+    if (expiry != 0) {
+      MQTTProperty property{};
+      property.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+      property.value.integer4 = static_cast<unsigned int>(expiry);
+      impl.paho.propertiesAdd(&properties, &property);
+      co.connectProperties = &properties;
+    }
+  } else {
+    co.cleansession = o.disable_clean_session ? 0 : 1;
+  }
+  if (o.username) {
+    co.username = o.username->c_str();
+  }
+  if (o.password) {
+    co.password = nullptr;
+    co.binarypwd.len = static_cast<int>(o.password->size());
+    co.binarypwd.data = o.password->data();
+  }
+
+  // Paho copies every string of the options during MQTTAsync_connect.
+  MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+  std::string will_payload = o.will_payload.value_or("");
+  if (!o.will_topic.empty()) {
+    will.topicName = o.will_topic.c_str();
+    will.message = nullptr; // binary payload below
+    will.payload.len = static_cast<int>(will_payload.size());
+    will.payload.data = will_payload.data();
+    will.qos = o.will_qos;
+    will.retained = o.will_retain ? 1 : 0;
+    co.will = &will;
+  }
+
+  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+  std::string alpn; // wire format: length byte + name
+  auto text_or_null = [](const std::string& text) { return text.empty() ? nullptr : text.c_str(); };
+  if (o.tls) {
+    ssl.enableServerCertAuth = 1;
+    // Paho's "verify" is the host name check; on unless --insecure.
+    ssl.verify = o.insecure ? 0 : 1;
+    ssl.trustStore = text_or_null(o.cafile);
+    ssl.CApath = text_or_null(o.capath);
+    if (!o.cert.empty()) {
+      ssl.keyStore = o.cert.c_str();
+      ssl.privateKey = text_or_null(o.key);
+    }
+    ssl.enabledCipherSuites = text_or_null(o.ciphers);
+    if (o.tls_version == "tlsv1.2") {
+      ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+    } else if (o.tls_version == "tlsv1.1") {
+      ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_1;
+    }
+    if (!o.tls_alpn.empty() && o.tls_alpn.size() <= 255) {
+      alpn.push_back(static_cast<char>(o.tls_alpn.size()));
+      alpn += o.tls_alpn;
+      ssl.protos = reinterpret_cast<const unsigned char*>(alpn.c_str());
+      ssl.protos_len = static_cast<unsigned int>(alpn.size());
+    }
+    co.ssl = &ssl;
+  }
+
+  auto request = std::make_unique<Request>();
+  request->state = &s;
+  co.context = request.get();
+  if (s.v5) {
+    co.onSuccess5 = on_request_success5;
+    co.onFailure5 = on_request_failure5;
+  } else {
+    co.onSuccess = on_request_success;
+    co.onFailure = on_request_failure;
+  }
+
+  impl.connect_called = true;
+  rc = impl.paho.connect(impl.client, &co);
+  if (properties.count > 0) {
+    impl.paho.propertiesFree(&properties);
+  }
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate_connect_failure(rc, 0, "");
+  }
+  // Bounded by Paho's connect timeout (co.connectTimeout).
+  Outcome outcome = impl.wait(std::move(request));
+  if (!outcome.ok) {
+    throw impl.translate_connect_failure(outcome.code, outcome.reason, outcome.message);
   }
   impl.debug("received CONNACK (0)");
 }
@@ -314,64 +600,92 @@ void Connection::connect()
 void Connection::publish(std::string_view topic, std::string_view payload, int qos, bool retain)
 {
   auto& impl = *m_impl;
-  try {
-    std::size_t window = qos == 0 ? qos0_window : static_cast<std::size_t>(impl.options.max_inflight);
-    if (impl.pending.size() >= window) {
-      impl.reap_completed();
-      while (impl.pending.size() >= window) {
-        auto token = std::move(impl.pending.front());
-        impl.pending.pop_front();
-        token->wait();
-      }
+  State& s = *impl.state;
+  std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, impl.options.max_inflight));
+  {
+    std::unique_lock lock(s.mutex);
+    impl.throw_publish_failure();
+    s.changed.wait(lock, [&] { return s.issued - s.completed < window || s.publish_failure || s.lost; });
+    impl.throw_publish_failure();
+    if (s.lost) {
+      throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
     }
-    if (impl.options.debug) {
-      impl.debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
+    ++s.issued;
+  }
+  if (impl.options.debug) {
+    impl.debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
+  }
+  MQTTAsync_message message = MQTTAsync_message_initializer;
+  message.payload = const_cast<char*>(payload.data()); // Paho copies it
+  message.payloadlen = static_cast<int>(payload.size());
+  message.qos = qos;
+  message.retained = retain ? 1 : 0;
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  response.context = &s;
+  if (s.v5) {
+    response.onSuccess5 = on_published5;
+    response.onFailure5 = on_publish_failure5;
+  } else {
+    response.onSuccess = on_published;
+    response.onFailure = on_publish_failure;
+  }
+  int rc = impl.paho.sendMessage(impl.client, std::string(topic).c_str(), &message, &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    {
+      std::lock_guard lock(s.mutex);
+      --s.issued; // refused at once: no callback will come
     }
-    impl.pending.push_back(
-      impl.client.publish(std::string(topic), payload.data(), payload.size(), qos, retain));
-  } catch (const mqtt::exception& e) {
-    throw impl.translate(e, "publish");
+    throw impl.translate(rc, 0, "publish");
   }
 }
 
 void Connection::flush()
 {
   auto& impl = *m_impl;
-  try {
-    while (!impl.pending.empty()) {
-      auto token = std::move(impl.pending.front());
-      impl.pending.pop_front();
-      token->wait();
-    }
-  } catch (const mqtt::exception& e) {
-    throw impl.translate(e, "publish");
+  State& s = *impl.state;
+  std::unique_lock lock(s.mutex);
+  s.changed.wait(lock, [&] { return s.completed == s.issued || s.lost; });
+  impl.throw_publish_failure();
+  if (s.completed != s.issued) {
+    throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
   }
 }
 
 std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, int qos)
 {
   auto& impl = *m_impl;
-  std::vector<int> granted;
   if (filters.empty()) {
-    return granted;
+    return {};
   }
-  try {
-    auto topics = mqtt::string_collection::create(filters);
-    mqtt::iasync_client::qos_collection qoss(filters.size(), qos);
-    for (const auto& f : filters) {
-      impl.debug("sending SUBSCRIBE ('{}', QoS {})", f, qos);
-    }
-    auto token = impl.client.subscribe(topics, qoss);
-    token->wait();
-    auto response = token->get_subscribe_response();
-    for (auto code : response.get_reason_codes()) {
-      granted.push_back(static_cast<int>(code));
-    }
-    impl.debug("received SUBACK");
-  } catch (const mqtt::exception& e) {
-    throw impl.translate(e, "subscribe");
+  std::vector<char*> topics;
+  for (const auto& f : filters) {
+    impl.debug("sending SUBSCRIBE ('{}', QoS {})", f, qos);
+    topics.push_back(const_cast<char*>(f.c_str())); // Paho copies them
   }
-  return granted;
+  std::vector<int> qoss(filters.size(), qos);
+  auto request = std::make_unique<Request>();
+  request->state = impl.state.get();
+  request->filters = filters.size();
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  impl.set_callbacks(response, request.get());
+  int rc = impl.paho.subscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), qoss.data(), &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate(rc, 0, "subscribe");
+  }
+  Outcome outcome = impl.wait(std::move(request));
+  if (!outcome.ok) {
+    // Paho reports a SUBACK that refuses the only filter as a failure; it
+    // is a granted code like any other (sub.cpp reports refused filters).
+    int refused = outcome.reason >= 0x80 ? outcome.reason : outcome.code;
+    if (filters.size() == 1 && refused >= 0x80 && refused <= 0xff && impl.connected()) {
+      outcome.granted = {refused};
+    } else {
+      throw impl.translate(outcome.code, outcome.reason, "subscribe");
+    }
+  }
+  impl.debug("received SUBACK");
+  outcome.granted.resize(filters.size(), 0x80);
+  return outcome.granted;
 }
 
 void Connection::unsubscribe(const std::vector<std::string>& filters)
@@ -380,47 +694,104 @@ void Connection::unsubscribe(const std::vector<std::string>& filters)
   if (filters.empty()) {
     return;
   }
-  try {
-    for (const auto& f : filters) {
-      impl.debug("sending UNSUBSCRIBE ('{}')", f);
-    }
-    impl.client.unsubscribe(mqtt::string_collection::create(filters))->wait();
-    impl.debug("received UNSUBACK");
-  } catch (const mqtt::exception& e) {
-    throw impl.translate(e, "unsubscribe");
+  std::vector<char*> topics;
+  for (const auto& f : filters) {
+    impl.debug("sending UNSUBSCRIBE ('{}')", f);
+    topics.push_back(const_cast<char*>(f.c_str())); // Paho copies them
   }
+  auto request = std::make_unique<Request>();
+  request->state = impl.state.get();
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  impl.set_callbacks(response, request.get());
+  int rc = impl.paho.unsubscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate(rc, 0, "unsubscribe");
+  }
+  Outcome outcome = impl.wait(std::move(request));
+  if (!outcome.ok || outcome.reason >= 0x80) {
+    throw impl.translate(outcome.code, outcome.reason, "unsubscribe");
+  }
+  impl.debug("received UNSUBACK");
 }
 
 void Connection::disconnect() noexcept
 {
   auto& impl = *m_impl;
   try {
-    if (impl.client.is_connected()) {
-      impl.debug("sending DISCONNECT");
-      impl.client.disconnect()->wait();
+    if (!impl.connected()) {
+      return;
     }
-  } catch (const mqtt::exception& e) {
-    impl.debug("DISCONNECT failed: {}", e.get_error_str());
+    impl.debug("sending DISCONNECT");
+    auto request = std::make_unique<Request>();
+    request->state = impl.state.get();
+    const MQTTAsync_disconnectOptions v3_defaults = MQTTAsync_disconnectOptions_initializer;
+    const MQTTAsync_disconnectOptions v5_defaults = MQTTAsync_disconnectOptions_initializer5;
+    MQTTAsync_disconnectOptions d = impl.state->v5 ? v5_defaults : v3_defaults;
+    // 0: no grace period for outstanding acks (flush() waited for them);
+    // DISCONNECT still goes out after every PUBLISH queued before it.
+    d.timeout = 0;
+    d.context = request.get();
+    if (impl.state->v5) {
+      d.onSuccess5 = on_request_success5;
+      d.onFailure5 = on_request_failure5;
+    } else {
+      d.onSuccess = on_request_success;
+      d.onFailure = on_request_failure;
+    }
+    int rc = impl.paho.disconnect(impl.client, &d);
+    if (rc != MQTTASYNC_SUCCESS) {
+      impl.debug("DISCONNECT failed: {}", impl.error_text(rc));
+      return;
+    }
+    Outcome outcome = impl.wait(std::move(request));
+    if (!outcome.ok) {
+      impl.debug("DISCONNECT failed: {}", impl.error_text(outcome.code));
+    }
+  } catch (...) {
+    // noexcept: a failed debug line or allocation must not end the tool
   }
 }
 
 bool Connection::is_connected() const noexcept
 {
-  return m_impl->client.is_connected();
+  return m_impl->connected();
 }
 
 std::string library_versions()
 {
-  std::string paho_c = "unknown";
-  if (MQTTAsync_nameValue* info = MQTTAsync_getVersionInfo()) {
+  // --version only: loading the TLS build here (and with it OpenSSL) is the
+  // one way to name the OpenSSL version TLS connections would use.
+  std::string tls_problem;
+  const PahoLibrary* paho = nullptr;
+  try {
+    paho = &PahoLibrary::get(true);
+  } catch (const std::exception& e) {
+    tls_problem = e.what();
+  }
+  try {
+    if (paho == nullptr) {
+      paho = &PahoLibrary::get(false);
+    }
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  std::string version = "unknown";
+  std::string openssl;
+  if (MQTTAsync_nameValue* info = paho->getVersionInfo()) {
     for (auto* nv = info; nv->name != nullptr; ++nv) {
       if (std::strcmp(nv->name, "Version") == 0) {
-        paho_c = nv->value;
+        version = nv->value;
+      } else if (std::strcmp(nv->name, "OpenSSL version") == 0) {
+        openssl = nv->value;
       }
     }
   }
-  return fmt::format("Paho MQTT C++ {}.{}.{}, Paho MQTT C {}, {}", (mqtt::VERSION >> 24) & 0xff,
-                     (mqtt::VERSION >> 16) & 0xff, (mqtt::VERSION >> 8) & 0xff, paho_c, OpenSSL_version(OPENSSL_VERSION));
+  if (openssl.empty()) {
+    openssl = fmt::format("no TLS ({})", tls_problem.empty() ? "Paho C built without OpenSSL" : tls_problem);
+  } else {
+    openssl += " (loaded for TLS connections only)";
+  }
+  return fmt::format("Paho MQTT C {}, {}", version, openssl);
 }
 
 } // namespace mqtk

@@ -11,20 +11,26 @@
 
 namespace mqtk {
 
-// One client connection to a broker. The only module that talks to Paho:
-// every Paho exception is translated here into mqtk::Error with a one-line
-// message naming host:port and the reason, and an exit code following
-// mosquitto's clients (1 for network failures, the CONNACK code when the
-// broker refuses). Paho's file persistence is never used.
+// One client connection to a broker, on Paho MQTT C's MQTTAsync API. The
+// only module that talks to Paho (loaded at run time: the OpenSSL build only
+// for TLS): every Paho error is translated here into mqtk::Error with a
+// one-line message naming host:port and the reason, and an exit code
+// following mosquitto's clients (1 for network failures and a Paho library
+// that cannot be loaded, the CONNACK code when the broker refuses). Paho's
+// file persistence is never used.
 class Connection
 {
 public:
   using MessageHandler = std::function<void(Message&&)>;
   using LostHandler = std::function<void(const std::string& reason)>;
 
-  // Creates the client; nothing is sent until connect(). `options` must
-  // have been resolve()d and must outlive the connection.
+  // Loads Paho and creates the client; nothing is sent until connect().
+  // `options` must have been resolve()d and must outlive the connection.
+  // Throws Error.
   Connection(const ConnectionOptions& options, std::string_view tool);
+  // Once connect() was called, Paho's client and threads are left running
+  // until the process exits (tearing them down costs up to ~10 ms); the
+  // handlers are no longer called.
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -44,18 +50,20 @@ public:
   void publish(std::string_view topic, std::string_view payload, int qos, bool retain);
 
   // Waits until every queued message was written (QoS 0) or acknowledged
-  // (QoS 1 and 2). Throws Error.
+  // (QoS 1 and 2). Throws Error (also when the connection breaks first).
   void flush();
 
   // Subscribes to every filter at `qos` and waits for SUBACK. Returns the
-  // granted QoS per filter (128 or more: refused). Throws Error.
+  // granted QoS per filter (128 or more: refused, also when it is the only
+  // filter). Throws Error.
   std::vector<int> subscribe(const std::vector<std::string>& filters, int qos);
 
   // Unsubscribes and waits for UNSUBACK. Throws Error.
   void unsubscribe(const std::vector<std::string>& filters);
 
-  // Sends DISCONNECT after pending deliveries and waits for it to be written.
-  // Never throws; a failure is reported on stderr by the caller's debug flag.
+  // Sends DISCONNECT after the messages already queued and waits for it to
+  // be written (call flush() first to wait for acknowledgements). Never
+  // throws; a failure is reported on stderr with the debug flag (-d).
   void disconnect() noexcept;
 
   // True while connected.
@@ -66,7 +74,9 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-// "Paho MQTT C++ 1.2.0, Paho MQTT C 1.3.x, OpenSSL 3.0.x" for --version.
+// "Paho MQTT C 1.3.x, OpenSSL 3.0.x ... (loaded for TLS connections only)"
+// for --version. Loads Paho's TLS build (and so OpenSSL) to name its
+// version; when that fails, says why instead. Never throws.
 std::string library_versions();
 
 } // namespace mqtk

@@ -1,3 +1,4 @@
+#include "mqtk/char_class.hpp"
 #include "mqtk/filter_expression.hpp"
 
 #include <algorithm>
@@ -36,20 +37,6 @@ bool is_space(char c) noexcept
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-bool is_digit(char c) noexcept
-{
-  return c >= '0' && c <= '9';
-}
-
-bool is_ident_start(char c) noexcept
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-bool is_ident_char(char c) noexcept
-{
-  return is_ident_start(c) || is_digit(c);
-}
 
 std::string quoted_char(char c)
 {

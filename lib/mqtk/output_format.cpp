@@ -2,6 +2,7 @@
 
 #include "mqtk/error.hpp"
 #include "mqtk/json_text.hpp"
+#include "mqtk/timestamp.hpp"
 
 #include <cstdio>
 #include <ctime>
@@ -126,15 +127,6 @@ void append_strftime(std::string& out, const char* format, const std::tm& tm)
   out.append(buffer, n);
 }
 
-// ISO-8601 UTC with microseconds: 2026-11-25T11:46:15.733847Z
-void append_utc_timestamp(std::string& out, std::chrono::system_clock::time_point time)
-{
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, subsecond_nanoseconds(time) / 1000);
-}
 
 [[noreturn]] void bad_format(std::string_view what, std::size_t position, std::string_view format)
 {
@@ -285,7 +277,7 @@ void OutputFormat::render(const MessageView& m, std::chrono::system_clock::time_
   case Mode::json_lines: {
     std::size_t mark = out.size();
     out.append("{\"tst\":\"");
-    append_utc_timestamp(out, time);
+    append_iso8601_utc(out, time);
     out.append("\",\"topic\":");
     append_json_string(out, m.topic);
     out.append(",\"qos\":");

@@ -54,6 +54,7 @@ PahoLibrary load(bool tls)
   lib.tls = tls;
   resolve(handle, library, "MQTTAsync_global_init", lib.global_init);
   resolve(handle, library, "MQTTAsync_createWithOptions", lib.createWithOptions);
+  resolve(handle, library, "MQTTAsync_destroy", lib.destroy);
   resolve(handle, library, "MQTTAsync_setCallbacks", lib.setCallbacks);
   resolve(handle, library, "MQTTAsync_connect", lib.connect);
   resolve(handle, library, "MQTTAsync_sendMessage", lib.sendMessage);
@@ -89,16 +90,6 @@ const PahoLibrary& PahoLibrary::get(bool tls)
     }
   }
   return libraries[i];
-}
-
-const PahoLibrary* PahoLibrary::loaded() noexcept
-{
-  for (int i : {1, 0}) {
-    if (ready[i].load(std::memory_order_acquire)) {
-      return &libraries[i];
-    }
-  }
-  return nullptr;
 }
 
 } // namespace mqtk

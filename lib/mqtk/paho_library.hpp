@@ -13,6 +13,7 @@ struct PahoLibrary
 {
   decltype(&::MQTTAsync_global_init) global_init;
   decltype(&::MQTTAsync_createWithOptions) createWithOptions;
+  decltype(&::MQTTAsync_destroy) destroy;
   decltype(&::MQTTAsync_setCallbacks) setCallbacks;
   decltype(&::MQTTAsync_connect) connect;
   decltype(&::MQTTAsync_sendMessage) sendMessage;
@@ -34,9 +35,6 @@ struct PahoLibrary
   // Throws Error (exit 1) naming the library and dlerror() when it cannot be
   // loaded or lacks a function.
   static const PahoLibrary& get(bool tls);
-
-  // The already loaded library, TLS build first; nullptr when none is.
-  static const PahoLibrary* loaded() noexcept;
 
   // True for the OpenSSL build.
   bool tls = false;

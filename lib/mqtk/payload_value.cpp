@@ -1,3 +1,4 @@
+#include "mqtk/char_class.hpp"
 #include "mqtk/payload_value.hpp"
 
 #include <array>
@@ -20,20 +21,6 @@ bool is_json_space(char c) noexcept
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-bool is_digit(char c) noexcept
-{
-  return c >= '0' && c <= '9';
-}
-
-bool is_ident_start(char c) noexcept
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-bool is_ident_char(char c) noexcept
-{
-  return is_ident_start(c) || is_digit(c);
-}
 
 int hex_value(char c) noexcept
 {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mqtk/alert_rule.hpp"
+#include "mqtk/timestamp.hpp"
 #include "mqtk/error.hpp"
 
 using mqtk::AlertRule;

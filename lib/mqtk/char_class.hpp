@@ -1,0 +1,24 @@
+#pragma once
+
+namespace mqtk {
+
+// ASCII character classes for the small hand-written parsers (expressions,
+// paths, JSON), independent of the C locale.
+
+inline bool is_digit(char c) noexcept
+{
+  return c >= '0' && c <= '9';
+}
+
+// First character of an identifier or a bare path key: a letter or '_'.
+inline bool is_ident_start(char c) noexcept
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+inline bool is_ident_char(char c) noexcept
+{
+  return is_ident_start(c) || is_digit(c);
+}
+
+} // namespace mqtk
