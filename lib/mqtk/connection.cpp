@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <functional>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -47,8 +48,26 @@
 // socket write. A fixed Paho would make both unnecessary.
 extern "C" int __poll(struct pollfd* fds, nfds_t nfds, int timeout);
 
+// Set on Paho's receive thread (the one that delivers messages) once a
+// Connection asked for idle notifications; see Connection::on_idle.
+namespace mqtk::detail {
+thread_local std::function<void()>* receive_thread_idle = nullptr;
+}
+
 extern "C" int poll(struct pollfd* fds, nfds_t nfds, int timeout)
 {
+  // On the receive thread, a poll that may block is the moment everything
+  // that was ready has been delivered: look without waiting first, and
+  // only when nothing is ready let the tool flush before waiting. That
+  // gives one write per batch of ready messages, and still one write at
+  // once for a lone message.
+  if (timeout != 0 && mqtk::detail::receive_thread_idle != nullptr) {
+    int ready = __poll(fds, nfds, 0);
+    if (ready != 0) {
+      return ready;
+    }
+    (*mqtk::detail::receive_thread_idle)();
+  }
   return __poll(fds, nfds, timeout == 10 ? 0 : timeout);
 }
 
@@ -158,6 +177,7 @@ struct State
   std::string id;
   Connection::MessageHandler message_handler;
   Connection::LostHandler lost_handler;
+  std::function<void()> idle_handler;
   std::atomic<bool> detached{false}; // the Connection is gone: drop messages
 
   std::mutex mutex;
@@ -273,6 +293,9 @@ void on_publish_failure5(void* context, MQTTAsync_failureData5* data)
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
 {
   auto& s = *static_cast<State*>(context);
+  if (s.idle_handler && detail::receive_thread_idle == nullptr) {
+    detail::receive_thread_idle = &s.idle_handler;
+  }
   if (!s.detached.load(std::memory_order_acquire) && s.message_handler) {
     Message m;
     // topic_len is set when the topic contains NUL bytes.
@@ -473,6 +496,11 @@ Connection::~Connection() = default;
 void Connection::on_message(MessageHandler handler)
 {
   m_impl->state->message_handler = std::move(handler);
+}
+
+void Connection::on_idle(std::function<void()> handler)
+{
+  m_impl->state->idle_handler = std::move(handler);
 }
 
 void Connection::on_connection_lost(LostHandler handler)

@@ -38,6 +38,12 @@ public:
   // Called on Paho's thread for each message received. Set before connect().
   void on_message(MessageHandler handler);
 
+  // Called on the thread that delivers messages whenever everything it had
+  // received has been handed to on_message and it is about to wait for
+  // more: the place to flush output batched from on_message. Set before
+  // connect().
+  void on_idle(std::function<void()> handler);
+
   // Called on Paho's thread when an established connection breaks.
   void on_connection_lost(LostHandler handler);
 

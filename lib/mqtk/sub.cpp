@@ -3,7 +3,6 @@
 #include "mqtk/connection.hpp"
 #include "mqtk/error.hpp"
 #include "mqtk/exec_runner.hpp"
-#include "mqtk/message_queue.hpp"
 #include "mqtk/output_format.hpp"
 #include "mqtk/output_writer.hpp"
 #include "mqtk/stop_signals.hpp"
@@ -11,6 +10,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <memory>
 #include <unistd.h>
 #include <cstring>
@@ -88,13 +90,20 @@ void validate(SubOptions& o)
 
 namespace {
 
+// Prints messages on the thread that receives them: no hand-off to another
+// thread (which cost two futex calls per message), and output is written
+// once per batch of ready messages, when Connection::on_idle reports that
+// nothing more is waiting. The main thread only waits for the end.
 class Subscriber
 {
 public:
-  Subscriber(SubOptions& options, OutputFormat format, MessageRules rules)
+  enum class End { running, done, signal, timeout, lost, output_failed };
+
+  Subscriber(SubOptions& options, OutputFormat format, MessageRules rules, Connection& connection)
     : m_options(options),
       m_format(std::move(format)),
       m_rules(std::move(rules)),
+      m_connection(connection),
       m_rng(std::random_device{}())
   {
     if (!options.exec.empty()) {
@@ -102,79 +111,137 @@ public:
     }
   }
 
-  ~Subscriber()
+  // Receiving thread: one message.
+  void on_message(Message&& m)
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_end != End::running) {
+      return;
+    }
+    handle(m);
+    if (m_end == End::running && m_writer.buffer().size() >= flush_threshold) {
+      flush_locked();
+    }
+  }
+
+  // Receiving thread: nothing more is ready; write what was rendered.
+  void on_idle()
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_writer.buffer().empty()) {
+      flush_locked();
+    }
+  }
+
+  // Any thread: ends the run (first reason wins).
+  void stop(End why, std::string reason = {})
+  {
+    std::lock_guard lock(m_mutex);
+    end_locked(why, std::move(reason));
+  }
+
+  // Main thread: waits for the end or the deadline, then stops receiving,
+  // writes what is left and returns why it ended.
+  End wait(std::optional<std::chrono::steady_clock::time_point> deadline)
+  {
+    std::unique_lock lock(m_mutex);
+    auto ended = [this] { return m_end != End::running; };
+    if (deadline) {
+      if (!m_changed.wait_until(lock, *deadline, ended)) {
+        end_locked(End::timeout, {});
+      }
+    } else {
+      m_changed.wait(lock, ended);
+    }
+    if (m_end != End::output_failed && !m_writer.buffer().empty()) {
+      flush_locked();
+    }
+    return m_end;
+  }
+
+  // After wait(): waits for running --exec commands.
+  void finish()
   {
     if (m_exec) {
       m_exec->wait_all();
     }
   }
 
-  // Prints a batch; returns false once the subscriber should stop.
-  bool handle(std::vector<Message>& batch, Connection& connection)
-  {
-    auto now = std::chrono::system_clock::now();
-    bool keep_going = true;
-    for (auto& m : batch) {
-      if (filtered_out(m.topic)) {
-        continue;
-      }
-      if (m_options.retained_only && !m.retain) {
-        keep_going = false;
-        break;
-      }
-      if (m_options.no_stale && m.retain) {
-        continue;
-      }
-      if (m_rules.active()) {
-        auto decision = m_rules.evaluate(view_of(m), std::chrono::steady_clock::now(), now, m_alert);
-        if (decision.alert) {
-          // QoS 0 for the same reason as --remove-retained below.
-          connection.publish(m_rules.alert_topic(), m_alert, 0, false);
-        }
-        if (!decision.pass) {
-          continue;
-        }
-      }
-      if (m_exec) {
-        // Output first, so what is printed for a message precedes what its
-        // command prints.
-        if (!m_writer.flush()) {
-          m_output_failed = true;
-          return false;
-        }
-        m_exec->run(view_of(m));
-      }
-      if (m_options.remove_retained && m.retain && !m.payload.empty()) {
-        // QoS 0 (mosquitto uses 1): waiting here for a PUBACK could deadlock
-        // against Paho's thread when it is blocked on a full queue. The
-        // broker handles the clear in order either way; flush() confirms
-        // the writes before exit.
-        connection.publish(m.topic, {}, 0, true);
-      }
-      // As in mosquitto, a message the random filter drops still counts
-      // towards -C.
-      if (m_options.random_filter >= 100.0
-          || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter) {
-        m_format.render(view_of(m), now, m_writer.buffer());
-      }
-      ++m_printed;
-      if (m_options.count > 0 && m_printed >= m_options.count) {
-        keep_going = false;
-        break;
-      }
-    }
-    if (!m_writer.flush()) {
-      m_output_failed = true;
-      return false;
-    }
-    return keep_going;
-  }
-
-  bool output_failed() const noexcept { return m_output_failed; }
+  const std::string& reason() const noexcept { return m_reason; }
   const MessageRules& rules() const noexcept { return m_rules; }
   const OutputWriter& writer() const noexcept { return m_writer; }
 
 private:
+  static constexpr std::size_t flush_threshold = 64 * 1024;
+
+  void handle(Message& m)
+  {
+    auto now = std::chrono::system_clock::now();
+    if (filtered_out(m.topic)) {
+      return;
+    }
+    if (m_options.retained_only && !m.retain) {
+      end_locked(End::done, {});
+      return;
+    }
+    if (m_options.no_stale && m.retain) {
+      return;
+    }
+    if (m_rules.active()) {
+      auto decision = m_rules.evaluate(view_of(m), std::chrono::steady_clock::now(), now, m_alert);
+      if (decision.alert) {
+        // QoS 0: a QoS 1 publish could wait for its PUBACK, which this very
+        // thread has to read.
+        m_connection.publish(m_rules.alert_topic(), m_alert, 0, false);
+      }
+      if (!decision.pass) {
+        return;
+      }
+    }
+    if (m_exec) {
+      // Output first, so what is printed for a message precedes what its
+      // command prints.
+      if (!flush_locked()) {
+        return;
+      }
+      m_exec->run(view_of(m));
+    }
+    if (m_options.remove_retained && m.retain && !m.payload.empty()) {
+      // QoS 0 (mosquitto uses 1) for the same reason as alerts; the broker
+      // handles the clear in order, and flush() confirms the writes.
+      m_connection.publish(m.topic, {}, 0, true);
+    }
+    // As in mosquitto, a message the random filter drops still counts
+    // towards -C.
+    if (m_options.random_filter >= 100.0
+        || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter) {
+      m_format.render(view_of(m), now, m_writer.buffer());
+    }
+    ++m_printed;
+    if (m_options.count > 0 && m_printed >= m_options.count) {
+      flush_locked();
+      end_locked(End::done, {});
+    }
+  }
+
+  bool flush_locked()
+  {
+    if (m_writer.flush()) {
+      return true;
+    }
+    end_locked(End::output_failed, {});
+    return false;
+  }
+
+  void end_locked(End why, std::string reason)
+  {
+    if (m_end == End::running) {
+      m_end = why;
+      m_reason = std::move(reason);
+      m_changed.notify_all();
+    }
+  }
+
   bool filtered_out(std::string_view topic) const
   {
     for (const auto& f : m_options.filter_out) {
@@ -188,12 +255,17 @@ private:
   SubOptions& m_options;
   OutputFormat m_format;
   MessageRules m_rules;
+  Connection& m_connection;
   std::string m_alert;
   std::unique_ptr<ExecRunner> m_exec;
   OutputWriter m_writer{1};
   std::mt19937_64 m_rng;
   int m_printed = 0;
-  bool m_output_failed = false;
+
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  End m_end = End::running;
+  std::string m_reason;
 };
 
 } // namespace
@@ -208,19 +280,31 @@ int run_sub(SubOptions& o)
                         : o.json          ? OutputFormat::json_lines(o.pretty)
                                           : OutputFormat::plain(o.verbose, !o.no_eol);
 
-  MessageQueue queue;
   Connection connection(o.connection, "mqtk-sub");
-  connection.on_message([&queue](Message&& m) { queue.push(std::move(m)); });
-  connection.on_connection_lost([&queue](const std::string& reason) { queue.close(reason); });
-  std::atomic<bool> connected{false};
-  stop.start([&queue, &connected](int signal_number) {
-    if (!connected.load()) {
+  // Shared with Paho's threads, which may outlive this function's scope by
+  // a few instructions before the process exits.
+  auto subscriber = std::make_shared<Subscriber>(o, std::move(format), std::move(rules), connection);
+  bool receiving = !(o.exit_after_subscribe || o.topics.empty());
+  auto ready = std::make_shared<std::atomic<bool>>(false);
+  connection.on_message([subscriber, ready](Message&& m) {
+    // -E: nothing is printed, not even retained messages after SUBACK.
+    if (ready->load(std::memory_order_acquire)) {
+      subscriber->on_message(std::move(m));
+    }
+  });
+  connection.on_idle([subscriber] { subscriber->on_idle(); });
+  connection.on_connection_lost(
+    [subscriber](const std::string& reason) { subscriber->stop(Subscriber::End::lost, reason); });
+  auto connected = std::make_shared<std::atomic<bool>>(false);
+  stop.start([subscriber, connected](int signal_number) {
+    if (!connected->load()) {
       ::_exit(128 + signal_number);
     }
-    queue.close();
+    subscriber->stop(Subscriber::End::signal);
   });
+  ready->store(receiving, std::memory_order_release);
   connection.connect();
-  connected.store(true);
+  connected->store(true);
 
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (o.timeout > 0) {
@@ -246,44 +330,41 @@ int run_sub(SubOptions& o)
     connection.disconnect();
     throw Error(exit_code::failure, "every subscription was refused");
   }
-  if (o.exit_after_subscribe || o.topics.empty()) {
+  if (!receiving) {
     connection.disconnect();
     return exit_code::ok;
   }
 
-  Subscriber subscriber(o, std::move(format), std::move(rules));
-  std::vector<Message> batch;
+  auto end = subscriber->wait(deadline);
+  subscriber->finish();
   int code = exit_code::ok;
-  while (true) {
-    if (!queue.pop_all(batch, deadline)) {
-      if (queue.timed_out()) {
-        code = exit_code::timeout;
-        if (!o.connection.quiet) {
-          fmt::print(stderr, "mqtk-sub: timed out after {} s (-W)\n", o.timeout);
-        }
-      } else if (!queue.close_reason().empty()) {
-        throw Error(exit_code::failure,
-                    fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), queue.close_reason()));
-      }
-      break;
+  switch (end) {
+  case Subscriber::End::timeout:
+    code = exit_code::timeout;
+    if (!o.connection.quiet) {
+      fmt::print(stderr, "mqtk-sub: timed out after {} s (-W)\n", o.timeout);
     }
-    if (!subscriber.handle(batch, connection)) {
-      break;
+    break;
+  case Subscriber::End::lost:
+    throw Error(exit_code::failure,
+                fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), subscriber->reason()));
+  case Subscriber::End::output_failed:
+    // A reader that closed the pipe (| head) is a normal end, as in mosquitto.
+    if (!subscriber->writer().broken_pipe()) {
+      connection.disconnect();
+      throw Error(exit_code::failure,
+                  fmt::format("writing to stdout failed: {}", std::strerror(subscriber->writer().error())));
     }
+    break;
+  default: break;
   }
-  queue.close();
-  if (subscriber.output_failed() && !subscriber.writer().broken_pipe()) {
-    connection.disconnect();
-    throw Error(exit_code::failure, fmt::format("writing to stdout failed: {}", std::strerror(subscriber.writer().error())));
-  }
-  if (o.remove_retained || subscriber.rules().has_alerts()) {
+  if (o.remove_retained || subscriber->rules().has_alerts()) {
     connection.flush();
   }
   if (!o.connection.quiet) {
-    subscriber.rules().report("mqtk-sub");
+    subscriber->rules().report("mqtk-sub");
   }
   connection.disconnect();
-  // A reader that closed the pipe (| head) is a normal end, as in mosquitto.
   return code;
 }
 
