@@ -14,12 +14,18 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     --help --version'
 
 _mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
-    -l --stdin-line -n --null-message -q --qos -r --retain --repeat --repeat-delay'
+    -l --stdin-line -n --null-message -q --qos -r --retain --repeat --repeat-delay
+    --fields'
+
+# Filters and alerts, in both tools.
+_mqtk_rule_opts='--where --alert-topic --alert-when --alert-message --edge
+    --rearm --cooldown --rate'
 
 _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     -C --count -W --timeout -R --no-stale --retained-only
     -E --exit-after-subscribe --remove-retained --random-filter
-    -v --verbose -N --no-eol -F --format -j --json --pretty'
+    -v --verbose -N --no-eol -F --format -j --json --pretty
+    --exec-jobs --exec'
 
 _mqtk()
 {
@@ -33,6 +39,25 @@ _mqtk()
     fi
 
     local tool=${1##*/}
+
+    # mqtk-sub --exec CMD [ARGS...]: every word after --exec belongs to the
+    # command, so complete it as a command line of its own.
+    if [[ $tool == mqtk-sub ]]; then
+        local i
+        for ((i = 1; i < COMP_CWORD; i++)); do
+            if [[ ${COMP_WORDS[i]} == --exec ]]; then
+                if declare -F _command_offset >/dev/null 2>&1; then
+                    _command_offset $((i + 1))
+                elif ((COMP_CWORD == i + 1)); then
+                    COMPREPLY=($(compgen -c -- "$cur"))
+                else
+                    compopt -o default 2>/dev/null
+                    COMPREPLY=()
+                fi
+                return
+            fi
+        done
+    fi
 
     case $prev in
         -V | --protocol-version)
@@ -82,7 +107,9 @@ _mqtk()
         --psk | --psk-identity | -D | --property | \
         -t | --topic | -m | --message | --repeat | --repeat-delay | \
         -T | --filter-out | -U | --unsubscribe | -C | --count | -W | --timeout | \
-        --random-filter | -F | --format)
+        --random-filter | -F | --format | --fields | --where | --alert-topic | \
+        --alert-when | --alert-message | --rearm | --cooldown | --rate | \
+        --exec-jobs)
             # A free-form value: nothing sensible to offer.
             return
             ;;
@@ -91,8 +118,8 @@ _mqtk()
     if [[ $cur == -* ]]; then
         local opts=$_mqtk_common_opts
         case $tool in
-            mqtk-pub) opts+=" $_mqtk_pub_opts" ;;
-            mqtk-sub) opts+=" $_mqtk_sub_opts" ;;
+            mqtk-pub) opts+=" $_mqtk_pub_opts $_mqtk_rule_opts" ;;
+            mqtk-sub) opts+=" $_mqtk_sub_opts $_mqtk_rule_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     fi

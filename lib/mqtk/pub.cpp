@@ -147,12 +147,12 @@ void publish_lines(Publisher& publisher, const PubOptions& o, const StopSignals&
       publisher.publish(object);
     } else if (result != LineFields::Result::empty) {
       // Bad lines are skipped and counted; the first few are named.
-      if (++skipped <= max_warnings) {
+      if (++skipped <= max_warnings && !o.connection.quiet) {
         fmt::print(stderr, "mqtk-pub: line {}: {}; skipped\n", line_number, fields->problem(result, got));
       }
     }
   }
-  if (skipped > 0) {
+  if (skipped > 0 && !o.connection.quiet) {
     fmt::print(stderr, "mqtk-pub: {} of {} lines skipped (see above{})\n", skipped, line_number,
                skipped > max_warnings ? "; only the first 20 are listed" : "");
   }

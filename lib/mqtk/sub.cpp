@@ -107,7 +107,12 @@ public:
       m_rng(std::random_device{}())
   {
     if (!options.exec.empty()) {
-      m_exec = std::make_unique<ExecRunner>(options.exec, options.exec_jobs);
+      bool quiet = options.connection.quiet;
+      m_exec = std::make_unique<ExecRunner>(options.exec, options.exec_jobs, [quiet](std::string_view line) {
+        if (!quiet) {
+          fmt::print(stderr, "mqtk-sub: {}\n", line);
+        }
+      });
     }
   }
 
@@ -159,11 +164,15 @@ public:
     return m_end;
   }
 
-  // After wait(): waits for running --exec commands.
-  void finish()
+  // After wait(): waits for running --exec commands and reports how many
+  // failed (unless `quiet`).
+  void finish(bool quiet)
   {
     if (m_exec) {
       m_exec->wait_all();
+      if (!quiet && m_exec->failed() > 0) {
+        fmt::print(stderr, "mqtk-sub: --exec: {} of {} commands failed\n", m_exec->failed(), m_exec_runs);
+      }
     }
   }
 
@@ -198,14 +207,6 @@ private:
         return;
       }
     }
-    if (m_exec) {
-      // Output first, so what is printed for a message precedes what its
-      // command prints.
-      if (!flush_locked()) {
-        return;
-      }
-      m_exec->run(view_of(m));
-    }
     if (m_options.remove_retained && m.retain && !m.payload.empty()) {
       // QoS 0 (mosquitto uses 1) for the same reason as alerts; the broker
       // handles the clear in order, and flush() confirms the writes.
@@ -216,6 +217,15 @@ private:
     if (m_options.random_filter >= 100.0
         || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter) {
       m_format.render(view_of(m), now, m_writer.buffer());
+    }
+    if (m_exec) {
+      // The message's own output first, so it precedes what its command
+      // prints.
+      if (!flush_locked()) {
+        return;
+      }
+      ++m_exec_runs;
+      m_exec->run(view_of(m));
     }
     ++m_printed;
     if (m_options.count > 0 && m_printed >= m_options.count) {
@@ -258,6 +268,7 @@ private:
   Connection& m_connection;
   std::string m_alert;
   std::unique_ptr<ExecRunner> m_exec;
+  std::uint64_t m_exec_runs = 0;
   OutputWriter m_writer{1};
   std::mt19937_64 m_rng;
   int m_printed = 0;
@@ -336,7 +347,7 @@ int run_sub(SubOptions& o)
   }
 
   auto end = subscriber->wait(deadline);
-  subscriber->finish();
+  subscriber->finish(o.connection.quiet);
   int code = exit_code::ok;
   switch (end) {
   case Subscriber::End::timeout:
