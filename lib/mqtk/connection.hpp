@@ -53,7 +53,10 @@ public:
   // Queues a message. At QoS 1 and 2 at most -M messages are unacknowledged
   // at once: this call waits for the oldest when the window is full. Throws
   // Error when a delivery failed.
-  void publish(std::string_view topic, std::string_view payload, int qos, bool retain);
+  // `more_follows`: the caller is about to publish again at once; at QoS 0
+  // Paho then reports this message's write together with a later one
+  // (flush() still covers it). Pass false for the last of a burst.
+  void publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows = false);
 
   // Waits until every queued message was written (QoS 0) or acknowledged
   // (QoS 1 and 2). Throws Error (also when the connection breaks first).

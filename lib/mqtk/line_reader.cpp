@@ -44,6 +44,14 @@ bool LineReader::next(std::string_view& line)
   }
 }
 
+bool LineReader::has_buffered_line() const noexcept
+{
+  if (m_scanned < m_buffer.size() && std::memchr(m_buffer.data() + m_scanned, '\n', m_buffer.size() - m_scanned)) {
+    return true;
+  }
+  return m_eof && m_start < m_buffer.size();
+}
+
 bool LineReader::fill()
 {
   // Drop consumed lines before reading more.

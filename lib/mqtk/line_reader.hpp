@@ -20,6 +20,10 @@ public:
   // false at end of input, on stop, or on a read error (see error()).
   bool next(std::string_view& line);
 
+  // True when next() can return another line without reading: the caller
+  // is in the middle of a burst of input.
+  bool has_buffered_line() const noexcept;
+
   // errno of a failed read, or 0.
   int error() const noexcept { return m_errno; }
 

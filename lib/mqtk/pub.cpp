@@ -97,20 +97,45 @@ public:
   {
   }
 
-  void publish(std::string_view payload)
+  // Publishes one message. `burst_continues`: more input is already at
+  // hand. The data message is then held back until the next one (or
+  // end_burst()), so that the last message Connection sees in a burst is
+  // known to be the last, which lets Paho report one write per burst.
+  void publish(std::string_view payload, bool burst_continues = false)
   {
-    if (!m_rules.active()) {
-      m_connection.publish(m_options.topic, payload, m_options.qos, m_options.retain);
-      return;
+    bool pass = true;
+    if (m_rules.active()) {
+      MessageView view{m_options.topic, payload, m_options.qos, m_options.retain, 0};
+      auto decision = m_rules.evaluate(view, std::chrono::steady_clock::now(), std::chrono::system_clock::now(),
+                                       m_alert);
+      pass = decision.pass && !m_options.topic.empty();
+      if (decision.alert) {
+        m_connection.publish(m_rules.alert_topic(), m_alert, m_options.qos, false);
+      }
     }
-    MessageView view{m_options.topic, payload, m_options.qos, m_options.retain, 0};
-    auto decision = m_rules.evaluate(view, std::chrono::steady_clock::now(), std::chrono::system_clock::now(),
-                                     m_alert);
-    if (decision.pass && !m_options.topic.empty()) {
-      m_connection.publish(m_options.topic, payload, m_options.qos, m_options.retain);
+    if (pass) {
+      if (m_has_pending) {
+        m_connection.publish(m_options.topic, m_pending, m_options.qos, m_options.retain, true);
+        m_has_pending = false;
+      }
+      if (burst_continues) {
+        m_pending.assign(payload);
+        m_has_pending = true;
+      } else {
+        m_connection.publish(m_options.topic, payload, m_options.qos, m_options.retain);
+      }
     }
-    if (decision.alert) {
-      m_connection.publish(m_rules.alert_topic(), m_alert, m_options.qos, false);
+    if (!burst_continues) {
+      end_burst();
+    }
+  }
+
+  // Sends a held-back message, if any.
+  void end_burst()
+  {
+    if (m_has_pending) {
+      m_has_pending = false;
+      m_connection.publish(m_options.topic, m_pending, m_options.qos, m_options.retain);
     }
   }
 
@@ -121,6 +146,8 @@ private:
   const PubOptions& m_options;
   MessageRules m_rules;
   std::string m_alert;
+  std::string m_pending;
+  bool m_has_pending = false;
 };
 
 void publish_lines(Publisher& publisher, const PubOptions& o, const StopSignals& stop)
@@ -137,21 +164,28 @@ void publish_lines(Publisher& publisher, const PubOptions& o, const StopSignals&
   constexpr std::uint64_t max_warnings = 20;
   while (reader.next(line)) {
     ++line_number;
+    bool burst_continues = reader.has_buffered_line();
     if (!fields) {
-      publisher.publish(line);
+      publisher.publish(line, burst_continues);
       continue;
     }
     std::size_t got = 0;
     auto result = fields->to_json(line, object, got);
     if (result == LineFields::Result::ok) {
-      publisher.publish(object);
-    } else if (result != LineFields::Result::empty) {
+      publisher.publish(object, burst_continues);
+      continue;
+    }
+    if (result != LineFields::Result::empty) {
       // Bad lines are skipped and counted; the first few are named.
       if (++skipped <= max_warnings && !o.connection.quiet) {
         fmt::print(stderr, "mqtk-pub: line {}: {}; skipped\n", line_number, fields->problem(result, got));
       }
     }
+    if (!burst_continues) {
+      publisher.end_burst();
+    }
   }
+  publisher.end_burst();
   if (skipped > 0 && !o.connection.quiet) {
     fmt::print(stderr, "mqtk-pub: {} of {} lines skipped (see above{})\n", skipped, line_number,
                skipped > max_warnings ? "; only the first 20 are listed" : "");

@@ -17,7 +17,10 @@ EXPECTED_ROWS = {
     "publ_q0", "publ_q1",
     "sink_q0_raw", "sink_q0_json", "sink_q1_raw", "sink_q1_json",
     "rss_q0_raw", "rss_q0_json",
+    "sink_where_json", "publ_fields_where",
 }
+# Rows that compare mqtk with itself (filter options against none).
+FILTER_ROWS = {"sink_where_json", "publ_fields_where"}
 
 
 class BenchScriptTest(unittest.TestCase):
@@ -49,8 +52,27 @@ class BenchScriptTest(unittest.TestCase):
                     self.assertGreater(row[key], 0, key)
                 self.assertIn(row["pass"], (True, False))
                 self.assertRegex(row["target"], r"^(<=|>=) \d+(\.\d+)?$")
+        for rid in FILTER_ROWS:
+            with self.subTest(row=rid):
+                self.assertEqual(rows[rid]["target"], ">= 0.8")
+                self.assertNotEqual(rows[rid]["baseline"], "mosquitto")
         self.assertEqual(result["config"]["quick"], True)
         self.assertIsInstance(result["all_pass"], bool)
+
+    def test_rows_filter(self):
+        r = subprocess.run([sys.executable, SCRIPT, "--quick", "--json", "--quiet", "--mqtk-bin", BIN_DIR,
+                            "--rows", ",".join(sorted(FILTER_ROWS))],
+                           capture_output=True, timeout=300)
+        err = r.stderr.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, err)
+        result = json.loads(r.stdout)
+        self.assertEqual([row["id"] for row in result["rows"]], ["sink_where_json", "publ_fields_where"])
+        self.assertEqual(result["lost_messages"], 0)
+
+        r = subprocess.run([sys.executable, SCRIPT, "--mqtk-bin", BIN_DIR, "--rows", "no_such_row"],
+                           capture_output=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"no_such_row", r.stderr)
 
 
 if __name__ == "__main__":
