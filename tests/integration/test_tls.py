@@ -1,0 +1,93 @@
+"""TLS against a real mosquitto with a test CA: verification is on by
+default, a wrong CA or a wrong host name fails, --insecure skips only the
+host name check."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from mqtk_testing import BrokerTestCase
+
+OPENSSL = shutil.which("openssl")
+
+
+def make_ca(directory, name):
+    key = os.path.join(directory, f"{name}.key")
+    cert = os.path.join(directory, f"{name}.pem")
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", f"/CN={name}"], check=True, capture_output=True)
+    return key, cert
+
+
+def make_server_cert(directory, ca_key, ca_cert, host):
+    key = os.path.join(directory, "server.key")
+    csr = os.path.join(directory, "server.csr")
+    cert = os.path.join(directory, "server.pem")
+    ext = os.path.join(directory, "server.ext")
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName=DNS:{host}\n")
+    subprocess.run([OPENSSL, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", f"/CN={host}"], check=True, capture_output=True)
+    subprocess.run([OPENSSL, "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
+                    "-out", cert, "-days", "2", "-extfile", ext], check=True, capture_output=True)
+    for path in (key, cert):
+        os.chmod(path, 0o644)
+    return key, cert
+
+
+@unittest.skipIf(OPENSSL is None, "openssl command not installed")
+class TlsTest(BrokerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = tempfile.mkdtemp(prefix="mqtk-pki-")
+        os.chmod(cls.pki, 0o755)
+        ca_key, cls.ca = make_ca(cls.pki, "mqtk-test-ca")
+        _, cls.other_ca = make_ca(cls.pki, "other-ca")
+        key, cert = make_server_cert(cls.pki, ca_key, cls.ca, "localhost")
+        cls.broker_options = {"extra_config": f"cafile {cls.ca}\ncertfile {cert}\nkeyfile {key}\n"}
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.pki, ignore_errors=True)
+
+    def url(self, topic="tls/t"):
+        return f"mqtts://localhost:{self.port}/{topic}"
+
+    def test_verified_round_trip(self):
+        sub = self.spawn_sub("-h", "localhost", "--cafile", self.ca, "-t", "tls/t", "-C", "1", "-v")
+        r = self.run_tool("mqtk-pub", "-L", self.url(), "--cafile", self.ca, "-m", "secret", "-q", "1",
+                          port=False)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        rc, out, err = self.finish(sub)
+        self.assertEqual((rc, out, err), (0, b"tls/t secret\n", b""))
+
+    def test_untrusted_certificate_is_refused(self):
+        # Without --cafile only the system's CAs are trusted; with another CA
+        # the chain does not verify either. Nothing may be published.
+        for extra in ([], ["--cafile", self.other_ca]):
+            with self.subTest(extra=extra):
+                r = self.run_tool("mqtk-pub", "-L", self.url(), "-m", "x", *extra, port=False)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(f"localhost:{self.port}".encode(), r.stderr)
+                self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+        self.assertNotIn("Received PUBLISH", self.broker.log())
+
+    def test_host_name_is_checked_unless_insecure(self):
+        # The certificate names "localhost"; 127.0.0.1 does not match it.
+        url = f"mqtts://127.0.0.1:{self.port}/tls/t"
+        r = self.run_tool("mqtk-pub", "-L", url, "--cafile", self.ca, "-m", "x", port=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertNotIn("Received PUBLISH", self.broker.log())
+        r = self.run_tool("mqtk-pub", "-L", url, "--cafile", self.ca, "--insecure", "-m", "x", port=False)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+
+    def test_cafile_turns_tls_on(self):
+        # As in mosquitto: giving a CA file means TLS on -p.
+        r = self.run_tool("mqtk-pub", "-h", "localhost", "--cafile", self.ca, "-t", "tls/t", "-m", "x")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+
+
+if __name__ == "__main__":
+    unittest.main()
