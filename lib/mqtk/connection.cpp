@@ -291,56 +291,48 @@ void q0_done(void* context, const Outcome* failure)
   s.changed.notify_all();
 }
 
-void on_q0_written(void* context, MQTTAsync_successData*)
-{
-  q0_done(context, nullptr);
-}
-
-void on_q0_written5(void* context, MQTTAsync_successData5*)
-{
-  q0_done(context, nullptr);
-}
-
-void on_q0_failure(void* context, MQTTAsync_failureData* data)
+Outcome failure_of(const MQTTAsync_failureData* data)
 {
   Outcome o;
   o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
   o.reason = o.code;
-  q0_done(context, &o);
+  return o;
 }
 
-void on_q0_failure5(void* context, MQTTAsync_failureData5* data)
+Outcome failure_of(const MQTTAsync_failureData5* data)
 {
   Outcome o;
   o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
   o.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
-  q0_done(context, &o);
+  return o;
 }
 
-void on_published(void* context, MQTTAsync_successData*)
+// Paho's four delivery callbacks (v3/v5, success/failure) for a completion
+// function `Done` (publish_done or q0_done).
+template <void (*Done)(void*, const Outcome*)>
+void delivered(void* context, MQTTAsync_successData*)
 {
-  publish_done(context, nullptr);
+  Done(context, nullptr);
 }
 
-void on_published5(void* context, MQTTAsync_successData5*)
+template <void (*Done)(void*, const Outcome*)>
+void delivered5(void* context, MQTTAsync_successData5*)
 {
-  publish_done(context, nullptr);
+  Done(context, nullptr);
 }
 
-void on_publish_failure(void* context, MQTTAsync_failureData* data)
+template <void (*Done)(void*, const Outcome*)>
+void not_delivered(void* context, MQTTAsync_failureData* data)
 {
-  Outcome o;
-  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
-  o.reason = o.code;
-  publish_done(context, &o);
+  Outcome o = failure_of(data);
+  Done(context, &o);
 }
 
-void on_publish_failure5(void* context, MQTTAsync_failureData5* data)
+template <void (*Done)(void*, const Outcome*)>
+void not_delivered5(void* context, MQTTAsync_failureData5* data)
 {
-  Outcome o;
-  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
-  o.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
-  publish_done(context, &o);
+  Outcome o = failure_of(data);
+  Done(context, &o);
 }
 
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
@@ -720,20 +712,20 @@ void Connection::publish(std::string_view topic, std::string_view payload, int q
   if (qos > 0) {
     response.context = &s;
     if (s.v5) {
-      response.onSuccess5 = on_published5;
-      response.onFailure5 = on_publish_failure5;
+      response.onSuccess5 = delivered5<publish_done>;
+      response.onFailure5 = not_delivered5<publish_done>;
     } else {
-      response.onSuccess = on_published;
-      response.onFailure = on_publish_failure;
+      response.onSuccess = delivered<publish_done>;
+      response.onFailure = not_delivered<publish_done>;
     }
   } else if (mark) {
     response.context = mark.get();
     if (s.v5) {
-      response.onSuccess5 = on_q0_written5;
-      response.onFailure5 = on_q0_failure5;
+      response.onSuccess5 = delivered5<q0_done>;
+      response.onFailure5 = not_delivered5<q0_done>;
     } else {
-      response.onSuccess = on_q0_written;
-      response.onFailure = on_q0_failure;
+      response.onSuccess = delivered<q0_done>;
+      response.onFailure = not_delivered<q0_done>;
     }
   }
   int rc = impl.paho.sendMessage(impl.client, std::string(topic).c_str(), &message, &response);
