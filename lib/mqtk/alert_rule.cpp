@@ -149,18 +149,7 @@ void AlertTemplate::render(PayloadValue& value, std::chrono::system_clock::time_
     out.append(",\"tst\":\"");
     append_iso8601_utc(out, tst);
     out.append("\",");
-    const std::size_t mark = out.size();
-    out.append("\"payload\":");
-    if (!append_minified_json(out, m.payload)) {
-      if (is_valid_utf8(m.payload)) {
-        append_json_string(out, m.payload);
-      } else {
-        out.resize(mark);
-        out.append("\"payload_base64\":\"");
-        append_base64(out, m.payload);
-        out.push_back('"');
-      }
-    }
+    append_payload_member(out, m.payload);
     out.push_back('}');
     return;
   }

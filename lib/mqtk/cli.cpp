@@ -27,6 +27,26 @@ namespace {
   ::_exit(code);
 }
 
+// Moves the arguments after spec.rest_option ("--exec") into
+// *spec.rest_arguments and returns the argc that leaves for CLI11.
+int take_rest_arguments(const ToolSpec& spec, int argc, char** argv)
+{
+  if (spec.rest_option.empty() || spec.rest_arguments == nullptr) {
+    return argc;
+  }
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == spec.rest_option) {
+      spec.rest_arguments->assign(argv + i + 1, argv + argc);
+      if (spec.rest_arguments->empty()) {
+        throw UsageError(
+          fmt::format("{} needs a command to run (it takes every argument after it)", spec.rest_option));
+      }
+      return i;
+    }
+  }
+  return argc;
+}
+
 } // namespace
 
 void run_tool(const ToolSpec& spec, int argc, char** argv)
@@ -45,19 +65,7 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
   };
   try {
     spec.declare(app);
-    if (!spec.rest_option.empty() && spec.rest_arguments != nullptr) {
-      for (int i = 1; i < argc; ++i) {
-        if (argv[i] == spec.rest_option) {
-          spec.rest_arguments->assign(argv + i + 1, argv + argc);
-          if (spec.rest_arguments->empty()) {
-            throw UsageError(fmt::format("{} needs a command to run (it takes every argument after it)",
-                                         spec.rest_option));
-          }
-          argc = i;
-          break;
-        }
-      }
-    }
+    argc = take_rest_arguments(spec, argc, argv);
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -67,8 +75,7 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
       fmt::print("{}\n", e.what());
       finish(exit_code::ok);
     } catch (const CLI::ParseError& e) {
-      fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", spec.name, e.what(), spec.name);
-      finish(exit_code::failure);
+      throw UsageError(e.what());
     }
     finish(spec.run());
   } catch (const UsageError& e) {

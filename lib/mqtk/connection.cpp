@@ -198,6 +198,28 @@ struct State
   std::optional<Outcome> publish_failure;
 };
 
+Outcome failure_of(const MQTTAsync_failureData* data)
+{
+  Outcome o;
+  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+  o.reason = o.code;
+  if (data != nullptr && data->message != nullptr) {
+    o.message = data->message;
+  }
+  return o;
+}
+
+Outcome failure_of(const MQTTAsync_failureData5* data)
+{
+  Outcome o;
+  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+  o.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
+  if (data != nullptr && data->message != nullptr) {
+    o.message = data->message;
+  }
+  return o;
+}
+
 template <typename Fill>
 void finish(void* context, Fill fill)
 {
@@ -241,24 +263,12 @@ void on_request_success5(void* context, MQTTAsync_successData5* data)
 
 void on_request_failure(void* context, MQTTAsync_failureData* data)
 {
-  finish(context, [data](Request& r) {
-    r.outcome.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
-    r.outcome.reason = r.outcome.code;
-    if (data != nullptr && data->message != nullptr) {
-      r.outcome.message = data->message;
-    }
-  });
+  finish(context, [data](Request& r) { r.outcome = failure_of(data); });
 }
 
 void on_request_failure5(void* context, MQTTAsync_failureData5* data)
 {
-  finish(context, [data](Request& r) {
-    r.outcome.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
-    r.outcome.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
-    if (data != nullptr && data->message != nullptr) {
-      r.outcome.message = data->message;
-    }
-  });
+  finish(context, [data](Request& r) { r.outcome = failure_of(data); });
 }
 
 void publish_done(void* context, const Outcome* failure)
@@ -291,22 +301,6 @@ void q0_done(void* context, const Outcome* failure)
   s.changed.notify_all();
 }
 
-Outcome failure_of(const MQTTAsync_failureData* data)
-{
-  Outcome o;
-  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
-  o.reason = o.code;
-  return o;
-}
-
-Outcome failure_of(const MQTTAsync_failureData5* data)
-{
-  Outcome o;
-  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
-  o.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
-  return o;
-}
-
 // Paho's four delivery callbacks (v3/v5, success/failure) for a completion
 // function `Done` (publish_done or q0_done).
 template <void (*Done)(void*, const Outcome*)>
@@ -333,6 +327,19 @@ void not_delivered5(void* context, MQTTAsync_failureData5* data)
 {
   Outcome o = failure_of(data);
   Done(context, &o);
+}
+
+template <void (*Done)(void*, const Outcome*)>
+void set_delivery_callbacks(MQTTAsync_responseOptions& response, void* context, bool v5)
+{
+  response.context = context;
+  if (v5) {
+    response.onSuccess5 = delivered5<Done>;
+    response.onFailure5 = not_delivered5<Done>;
+  } else {
+    response.onSuccess = delivered<Done>;
+    response.onFailure = not_delivered<Done>;
+  }
 }
 
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
@@ -710,23 +717,9 @@ void Connection::publish(std::string_view topic, std::string_view payload, int q
   message.retained = retain ? 1 : 0;
   MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
   if (qos > 0) {
-    response.context = &s;
-    if (s.v5) {
-      response.onSuccess5 = delivered5<publish_done>;
-      response.onFailure5 = not_delivered5<publish_done>;
-    } else {
-      response.onSuccess = delivered<publish_done>;
-      response.onFailure = not_delivered<publish_done>;
-    }
+    set_delivery_callbacks<publish_done>(response, &s, s.v5);
   } else if (mark) {
-    response.context = mark.get();
-    if (s.v5) {
-      response.onSuccess5 = delivered5<q0_done>;
-      response.onFailure5 = not_delivered5<q0_done>;
-    } else {
-      response.onSuccess = delivered<q0_done>;
-      response.onFailure = not_delivered<q0_done>;
-    }
+    set_delivery_callbacks<q0_done>(response, mark.get(), s.v5);
   }
   int rc = impl.paho.sendMessage(impl.client, std::string(topic).c_str(), &message, &response);
   if (rc != MQTTASYNC_SUCCESS) {

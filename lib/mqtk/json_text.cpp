@@ -1,5 +1,7 @@
 #include "mqtk/json_text.hpp"
 
+#include "mqtk/char_class.hpp"
+
 #include <cstdint>
 #include <vector>
 
@@ -49,11 +51,6 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept
 bool is_hex(char c) noexcept
 {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool is_digit(char c) noexcept
-{
-  return c >= '0' && c <= '9';
 }
 
 bool is_space(char c) noexcept
@@ -226,41 +223,8 @@ private:
   bool number()
   {
     std::size_t start = m_pos;
-    if (m_text[m_pos] == '-') {
-      ++m_pos;
-    }
-    if (at_end()) {
+    if (!scan_json_number(m_text, m_pos)) {
       return false;
-    }
-    if (m_text[m_pos] == '0') {
-      ++m_pos;
-    } else if (is_digit(m_text[m_pos])) {
-      while (!at_end() && is_digit(m_text[m_pos])) {
-        ++m_pos;
-      }
-    } else {
-      return false;
-    }
-    if (!at_end() && m_text[m_pos] == '.') {
-      ++m_pos;
-      if (at_end() || !is_digit(m_text[m_pos])) {
-        return false;
-      }
-      while (!at_end() && is_digit(m_text[m_pos])) {
-        ++m_pos;
-      }
-    }
-    if (!at_end() && (m_text[m_pos] == 'e' || m_text[m_pos] == 'E')) {
-      ++m_pos;
-      if (!at_end() && (m_text[m_pos] == '+' || m_text[m_pos] == '-')) {
-        ++m_pos;
-      }
-      if (at_end() || !is_digit(m_text[m_pos])) {
-        return false;
-      }
-      while (!at_end() && is_digit(m_text[m_pos])) {
-        ++m_pos;
-      }
     }
     m_out.append(m_text.substr(start, m_pos - start));
     return true;
@@ -292,6 +256,47 @@ private:
 };
 
 } // namespace
+
+namespace {
+
+bool scan_digits(std::string_view text, std::size_t& i) noexcept
+{
+  const std::size_t start = i;
+  while (i < text.size() && is_digit(text[i])) {
+    ++i;
+  }
+  return i > start;
+}
+
+} // namespace
+
+bool scan_json_number(std::string_view text, std::size_t& i) noexcept
+{
+  if (i < text.size() && text[i] == '-') {
+    ++i;
+  }
+  if (i < text.size() && text[i] == '0') {
+    ++i;
+  } else if (!scan_digits(text, i)) {
+    return false;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!scan_digits(text, i)) {
+      return false;
+    }
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+      ++i;
+    }
+    if (!scan_digits(text, i)) {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool is_valid_utf8(std::string_view text) noexcept
 {
@@ -366,6 +371,22 @@ void append_base64(std::string& out, std::string_view bytes)
     out.push_back(alphabet[(v >> 6) & 63]);
     out.push_back('=');
   }
+}
+
+void append_payload_member(std::string& out, std::string_view payload)
+{
+  out.append("\"payload\":");
+  if (append_minified_json(out, payload)) {
+    return;
+  }
+  if (is_valid_utf8(payload)) {
+    append_json_string(out, payload);
+    return;
+  }
+  out.resize(out.size() - std::string_view("\"payload\":").size());
+  out.append("\"payload_base64\":\"");
+  append_base64(out, payload);
+  out.push_back('"');
 }
 
 bool append_minified_json(std::string& out, std::string_view text)

@@ -17,6 +17,15 @@ void append_json_string(std::string& out, std::string_view text);
 // Appends the standard base64 encoding (with padding) of `bytes`.
 void append_base64(std::string& out, std::string_view bytes);
 
+// Advances `i` over the JSON number (RFC 8259: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?)
+// starting at text[i]; false when there is none (`i` is then unspecified).
+bool scan_json_number(std::string_view text, std::size_t& i) noexcept;
+
+// Appends a message payload as a JSON object member: `"payload":` with the
+// payload's JSON value when it is JSON (numbers kept as written), else its
+// text when it is UTF-8; otherwise `"payload_base64":"..."`.
+void append_payload_member(std::string& out, std::string_view payload);
+
 // Deepest array/object nesting accepted by append_minified_json.
 inline constexpr std::size_t max_json_depth = 512;
 

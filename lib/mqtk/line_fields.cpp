@@ -15,57 +15,17 @@ constexpr bool is_space(char c) noexcept
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-constexpr bool is_digit(char c) noexcept
-{
-  return c >= '0' && c <= '9';
-}
-
-// Digits after text[i], advancing i; how many.
-std::size_t scan_digits(std::string_view text, std::size_t& i) noexcept
-{
-  const std::size_t start = i;
-  while (i < text.size() && is_digit(text[i])) {
-    ++i;
-  }
-  return i - start;
-}
-
 } // namespace
 
 bool is_json_number(std::string_view text) noexcept
 {
   std::size_t i = 0;
-  if (i < text.size() && text[i] == '-') {
-    ++i;
-  }
-  const std::size_t int_start = i;
-  const std::size_t int_digits = scan_digits(text, i);
-  if (int_digits == 0 || (int_digits > 1 && text[int_start] == '0')) {
+  if (!scan_json_number(text, i) || i != text.size()) {
     return false;
   }
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    if (scan_digits(text, i) == 0) {
-      return false;
-    }
-  }
-  bool exponent = false;
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    exponent = true;
-    ++i;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-      ++i;
-    }
-    if (scan_digits(text, i) == 0) {
-      return false;
-    }
-  }
-  if (i != text.size()) {
-    return false;
-  }
-  // Only an exponent or a very long integer part can leave the double range;
+  // Only an exponent or a very long number can leave the double range;
   // JSON readers such as nlohmann reject what overflows, so it stays a string.
-  if (exponent || int_digits > 300) {
+  if (text.size() > 300 || text.find_first_of("eE") != std::string_view::npos) {
     double value = 0.0;
     return detail::to_double(text, value);
   }

@@ -282,18 +282,8 @@ void OutputFormat::render(const MessageView& m, std::chrono::system_clock::time_
     append_json_string(out, m.topic);
     out.append(",\"qos\":");
     out.push_back(static_cast<char>('0' + m.qos));
-    out.append(m.retain ? ",\"retain\":true" : ",\"retain\":false");
-    out.append(",\"payload\":");
-    if (!append_minified_json(out, m.payload)) {
-      if (is_valid_utf8(m.payload)) {
-        append_json_string(out, m.payload);
-      } else {
-        out.resize(out.size() - std::string_view("\"payload\":").size());
-        out.append("\"payload_base64\":\"");
-        append_base64(out, m.payload);
-        out.push_back('"');
-      }
-    }
+    out.append(m.retain ? ",\"retain\":true," : ",\"retain\":false,");
+    append_payload_member(out, m.payload);
     out.push_back('}');
     if (m_pretty) {
       std::string compact = out.substr(mark);

@@ -1,4 +1,5 @@
 #include "mqtk/char_class.hpp"
+#include "mqtk/json_text.hpp"
 #include "mqtk/payload_value.hpp"
 
 #include <array>
@@ -282,33 +283,6 @@ bool scan_digits(std::string_view s, std::size_t& i) noexcept
   return i > start;
 }
 
-bool scan_number(std::string_view s, std::size_t& i) noexcept
-{
-  if (s[i] == '-') {
-    ++i;
-  }
-  if (i < s.size() && s[i] == '0') {
-    ++i;
-  } else if (!scan_digits(s, i)) {
-    return false;
-  }
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    if (!scan_digits(s, i)) {
-      return false;
-    }
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-      ++i;
-    }
-    if (!scan_digits(s, i)) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool scan_literal(std::string_view s, std::size_t& i, std::string_view word) noexcept
 {
@@ -417,7 +391,7 @@ bool validate_json(std::string_view s, std::size_t& root,
         if (c == '"') {
           ok = scan_string(s, i);
         } else if (c == '-' || is_digit(c)) {
-          ok = scan_number(s, i);
+          ok = scan_json_number(s, i);
         } else if (c == 't') {
           ok = scan_literal(s, i, "true");
         } else if (c == 'f') {
