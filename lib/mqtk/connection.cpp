@@ -349,14 +349,16 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
     detail::receive_thread_idle = &s.idle_handler;
   }
   if (!s.detached.load(std::memory_order_acquire) && s.message_handler) {
-    Message m;
+    // A view of Paho's buffers, valid for the call: nothing is copied.
     // topic_len is set when the topic contains NUL bytes.
-    m.topic.assign(topic, topic_len > 0 ? static_cast<std::size_t>(topic_len) : std::strlen(topic));
-    m.payload.assign(static_cast<const char*>(message->payload), static_cast<std::size_t>(message->payloadlen));
+    MessageView m;
+    m.topic = std::string_view(topic, topic_len > 0 ? static_cast<std::size_t>(topic_len) : std::strlen(topic));
+    m.payload = std::string_view(static_cast<const char*>(message->payload),
+                                 static_cast<std::size_t>(message->payloadlen));
     m.qos = message->qos;
     m.retain = message->retained != 0;
     m.mid = message->msgid;
-    s.message_handler(std::move(m));
+    s.message_handler(m);
   }
   s.paho->freeMessage(&message);
   s.paho->free(topic);

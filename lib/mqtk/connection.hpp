@@ -21,7 +21,8 @@ namespace mqtk {
 class Connection
 {
 public:
-  using MessageHandler = std::function<void(Message&&)>;
+  // Receives a view of each message; the view is valid only during the call.
+  using MessageHandler = std::function<void(const MessageView&)>;
   using LostHandler = std::function<void(const std::string& reason)>;
 
   // Loads Paho and creates the client; nothing is sent until connect().

@@ -117,7 +117,7 @@ public:
   }
 
   // Receiving thread: one message.
-  void on_message(Message&& m)
+  void on_message(const MessageView& m)
   {
     std::lock_guard lock(m_mutex);
     if (m_end != End::running) {
@@ -183,7 +183,7 @@ public:
 private:
   static constexpr std::size_t flush_threshold = 64 * 1024;
 
-  void handle(Message& m)
+  void handle(const MessageView& m)
   {
     auto now = std::chrono::system_clock::now();
     if (filtered_out(m.topic)) {
@@ -197,7 +197,7 @@ private:
       return;
     }
     if (m_rules.active()) {
-      auto decision = m_rules.evaluate(view_of(m), std::chrono::steady_clock::now(), now, m_alert);
+      auto decision = m_rules.evaluate(m, std::chrono::steady_clock::now(), now, m_alert);
       if (decision.alert) {
         // QoS 0: a QoS 1 publish could wait for its PUBACK, which this very
         // thread has to read.
@@ -216,7 +216,7 @@ private:
     // towards -C.
     if (m_options.random_filter >= 100.0
         || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter) {
-      m_format.render(view_of(m), now, m_writer.buffer());
+      m_format.render(m, now, m_writer.buffer());
     }
     if (m_exec) {
       // The message's own output first, so it precedes what its command
@@ -225,7 +225,7 @@ private:
         return;
       }
       ++m_exec_runs;
-      m_exec->run(view_of(m));
+      m_exec->run(m);
     }
     ++m_printed;
     if (m_options.count > 0 && m_printed >= m_options.count) {
@@ -297,10 +297,10 @@ int run_sub(SubOptions& o)
   auto subscriber = std::make_shared<Subscriber>(o, std::move(format), std::move(rules), connection);
   bool receiving = !(o.exit_after_subscribe || o.topics.empty());
   auto ready = std::make_shared<std::atomic<bool>>(false);
-  connection.on_message([subscriber, ready](Message&& m) {
+  connection.on_message([subscriber, ready](const MessageView& m) {
     // -E: nothing is printed, not even retained messages after SUBACK.
     if (ready->load(std::memory_order_acquire)) {
-      subscriber->on_message(std::move(m));
+      subscriber->on_message(m);
     }
   });
   connection.on_idle([subscriber] { subscriber->on_idle(); });
