@@ -150,12 +150,9 @@ private:
   bool m_has_pending = false;
 };
 
-void publish_lines(Publisher& publisher, const PubOptions& o, const StopSignals& stop)
+void publish_lines(Publisher& publisher, const PubOptions& o, const std::optional<LineFields>& fields,
+                   const StopSignals& stop)
 {
-  std::optional<LineFields> fields;
-  if (!o.fields.empty()) {
-    fields = LineFields::parse(o.fields, "--fields");
-  }
   LineReader reader(0, stop.fd());
   std::string_view line;
   std::string object;
@@ -230,8 +227,9 @@ int run_pub(PubOptions& o)
   resolve(o.connection, "mqtk-pub");
   validate(o);
   MessageRules rules = MessageRules::compile(o.rules);
+  std::optional<LineFields> fields; // a bad spec is a usage error before connecting
   if (!o.fields.empty()) {
-    LineFields::parse(o.fields, "--fields"); // a bad spec is a usage error before connecting
+    fields = LineFields::parse(o.fields, "--fields");
   }
   // Whole-message sources are read before connecting, so a missing file is
   // a usage error and nothing is published.
@@ -260,7 +258,7 @@ int run_pub(PubOptions& o)
   connected.store(true);
   Publisher publisher(connection, o, std::move(rules));
   if (o.stdin_lines) {
-    publish_lines(publisher, o, stop);
+    publish_lines(publisher, o, fields, stop);
   } else {
     for (int i = 0; i < o.repeat && !stop.stopped(); ++i) {
       if (i > 0 && o.repeat_delay > 0) {
