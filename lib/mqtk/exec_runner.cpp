@@ -1,5 +1,7 @@
 #include "mqtk/exec_runner.hpp"
 
+#include "mqtk/cpu_placement.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -185,6 +187,7 @@ void ExecRunner::run(const MessageView& message)
     SpawnSetup setup(fds[0]);
     error = setup.error;
     if (error == 0) {
+      OriginalCpusForChildren cpus; // the command may use every CPU mqtk was given
       error = posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
     }
   }

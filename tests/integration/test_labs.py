@@ -620,6 +620,17 @@ class ExecTest(LabTestCase):
         self.assertEqual((rc, out), (0, b"1\n2\n"), err)
         self.assertEqual(err.decode().count("mqtk-no-such-command-xyz"), 2, err)
 
+    def test_exec_child_may_use_every_cpu(self):
+        # mqtk keeps its own threads on one CPU (cpu_placement.hpp); the
+        # commands it starts must not inherit that.
+        expected = str(len(os.sched_getaffinity(0))).encode()
+        sub = self.spawn_sub("-t", "cpus", "-C", "1", "--exec", "sh", "-c", "cat >/dev/null; nproc")
+        r = self.run_tool("mqtk-pub", "-t", "cpus", "-m", "x")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rc, out, err = self.finish(sub)
+        self.assertEqual((rc, err), (0, b""))
+        self.assertIn(expected + b"\n", out)
+
     def test_exec_must_have_a_command(self):
         r = self.run_tool("mqtk-sub", "-t", "x", "--exec")
         self.assert_usage_error(r, "--exec")
