@@ -71,8 +71,12 @@ class BenchScriptTest(unittest.TestCase):
 
         r = subprocess.run([sys.executable, SCRIPT, "--mqtk-bin", BIN_DIR, "--rows", "no_such_row"],
                            capture_output=True, timeout=60)
-        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.returncode, 1, "usage errors exit 1, as the script documents")
         self.assertIn(b"no_such_row", r.stderr)
+
+        r = subprocess.run([sys.executable, SCRIPT, "--no-such-flag"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"--no-such-flag", r.stderr)
 
 
 if __name__ == "__main__":
