@@ -1,6 +1,6 @@
 #include "mqtk/connection.hpp"
 
-#include "mqtk/cpu_placement.hpp"
+#include "mqtk/thread_scheduling.hpp"
 
 #include "mqtk/error.hpp"
 #include "mqtk/paho_library.hpp"
@@ -666,7 +666,7 @@ void Connection::connect()
   }
 
   // Paho starts its send and receive threads here; they inherit this.
-  keep_threads_on_one_cpu();
+  keep_threads_together();
   impl.connect_called = true;
   rc = impl.paho.connect(impl.client, &co);
   if (properties.count > 0) {

@@ -1,6 +1,6 @@
 #include "mqtk/exec_runner.hpp"
 
-#include "mqtk/cpu_placement.hpp"
+#include "mqtk/thread_scheduling.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -187,7 +187,7 @@ void ExecRunner::run(const MessageView& message)
     SpawnSetup setup(fds[0]);
     error = setup.error;
     if (error == 0) {
-      OriginalCpusForChildren cpus; // the command may use every CPU mqtk was given
+      DefaultSchedulingForChildren scheduling; // not mqtk's one CPU and SCHED_BATCH
       error = posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
     }
   }

@@ -620,11 +620,12 @@ class ExecTest(LabTestCase):
         self.assertEqual((rc, out), (0, b"1\n2\n"), err)
         self.assertEqual(err.decode().count("mqtk-no-such-command-xyz"), 2, err)
 
-    def test_exec_child_may_use_every_cpu(self):
-        # mqtk keeps its own threads on one CPU (cpu_placement.hpp); the
-        # commands it starts must not inherit that.
-        expected = str(len(os.sched_getaffinity(0))).encode()
-        sub = self.spawn_sub("-t", "cpus", "-C", "1", "--exec", "sh", "-c", "cat >/dev/null; nproc")
+    def test_exec_child_gets_the_original_scheduling(self):
+        # mqtk keeps its own threads on one CPU with SCHED_BATCH
+        # (thread_scheduling.hpp); the commands it starts must not inherit that.
+        expected = f"{len(os.sched_getaffinity(0))} SCHED_OTHER".encode()
+        script = "cat >/dev/null; printf '%s ' \"$(nproc)\"; chrt -p $$ | sed -n 's/.*policy: //p'"
+        sub = self.spawn_sub("-t", "cpus", "-C", "1", "--exec", "sh", "-c", script)
         r = self.run_tool("mqtk-pub", "-t", "cpus", "-m", "x")
         self.assertEqual(r.returncode, 0, r.stderr)
         rc, out, err = self.finish(sub)
