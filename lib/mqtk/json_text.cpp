@@ -257,8 +257,6 @@ private:
 
 } // namespace
 
-namespace {
-
 bool scan_digits(std::string_view text, std::size_t& i) noexcept
 {
   const std::size_t start = i;
@@ -268,7 +266,17 @@ bool scan_digits(std::string_view text, std::size_t& i) noexcept
   return i > start;
 }
 
-} // namespace
+bool scan_exponent(std::string_view text, std::size_t& i) noexcept
+{
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+      ++i;
+    }
+    return scan_digits(text, i);
+  }
+  return true;
+}
 
 bool scan_json_number(std::string_view text, std::size_t& i) noexcept
 {
@@ -286,16 +294,7 @@ bool scan_json_number(std::string_view text, std::size_t& i) noexcept
       return false;
     }
   }
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-      ++i;
-    }
-    if (!scan_digits(text, i)) {
-      return false;
-    }
-  }
-  return true;
+  return scan_exponent(text, i);
 }
 
 bool is_valid_utf8(std::string_view text) noexcept

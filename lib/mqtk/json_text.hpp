@@ -17,6 +17,13 @@ void append_json_string(std::string& out, std::string_view text);
 // Appends the standard base64 encoding (with padding) of `bytes`.
 void append_base64(std::string& out, std::string_view bytes);
 
+// Advances `i` over one or more ASCII digits; false when there is none.
+bool scan_digits(std::string_view text, std::size_t& i) noexcept;
+
+// Advances `i` over an optional exponent ([eE][+-]?digits), as JSON and
+// plain numbers write it; false when an 'e' is not followed by digits.
+bool scan_exponent(std::string_view text, std::size_t& i) noexcept;
+
 // Advances `i` over the JSON number (RFC 8259: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?)
 // starting at text[i]; false when there is none (`i` is then unspecified).
 bool scan_json_number(std::string_view text, std::size_t& i) noexcept;

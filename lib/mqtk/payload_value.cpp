@@ -274,15 +274,6 @@ bool scan_string(std::string_view s, std::size_t& i) noexcept
   return false;
 }
 
-bool scan_digits(std::string_view s, std::size_t& i) noexcept
-{
-  const std::size_t start = i;
-  while (i < s.size() && is_digit(s[i])) {
-    ++i;
-  }
-  return i > start;
-}
-
 
 bool scan_literal(std::string_view s, std::size_t& i, std::string_view word) noexcept
 {
@@ -561,16 +552,7 @@ bool is_plain_number(std::string_view s) noexcept
   if (!int_digits && !frac_digits) {
     return false;
   }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-      ++i;
-    }
-    if (!scan_digits(s, i)) {
-      return false;
-    }
-  }
-  return i == s.size();
+  return scan_exponent(s, i) && i == s.size();
 }
 
 std::string_view trim(std::string_view s) noexcept
