@@ -11,8 +11,7 @@ namespace {
 // Written before `changed` is set; read only after it was.
 cpu_set_t original_cpus;
 bool cpus_confined = false;
-int original_policy = SCHED_OTHER;
-bool policy_changed = false;
+bool policy_changed = false; // from SCHED_OTHER, the only policy changed
 std::atomic<bool> changed{false};
 
 bool confine_to_current_cpu() noexcept
@@ -36,11 +35,9 @@ bool confine_to_current_cpu() noexcept
 bool use_batch_policy() noexcept
 {
   // Linux applies pid 0 to the calling thread; new threads inherit it.
-  int policy = sched_getscheduler(0);
-  if (policy != SCHED_OTHER) {
-    return false; // real-time or idle on purpose: keep it
+  if (sched_getscheduler(0) != SCHED_OTHER) {
+    return false; // real-time, batch or idle on purpose: keep it
   }
-  original_policy = policy;
   sched_param param{};
   return sched_setscheduler(0, SCHED_BATCH, &param) == 0;
 }
@@ -69,7 +66,7 @@ DefaultSchedulingForChildren::DefaultSchedulingForChildren() noexcept
   if (policy_changed) {
     m_saved_policy = sched_getscheduler(0);
     sched_param param{};
-    m_policy_reset = m_saved_policy >= 0 && sched_setscheduler(0, original_policy, &param) == 0;
+    m_policy_reset = m_saved_policy >= 0 && sched_setscheduler(0, SCHED_OTHER, &param) == 0;
   }
 }
 
