@@ -71,20 +71,26 @@ def fields_json(line):
     return f'{{"ax":{ax},"ay":{ay},"az":{az}}}'
 
 
-def read_lines(stream, n, timeout=TIMEOUT):
-    """Reads n lines from a child's stdout pipe, failing after timeout
-    seconds instead of hanging (uses the raw descriptor only)."""
+def read_until(stream, done, what, timeout=TIMEOUT):
+    """Reads a child's stdout pipe until done(bytes read so far), failing
+    after timeout seconds instead of hanging (uses the raw descriptor only)."""
     fd = stream.fileno()
     buf = b""
     deadline = time.monotonic() + timeout
-    while buf.count(b"\n") < n:
+    while not done(buf):
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise AssertionError(f"timed out waiting for {n} lines; got {buf[:2000]!r}")
+            raise AssertionError(f"timed out waiting for {what}; got {buf[:2000]!r}")
         chunk = os.read(fd, 65536)
         if not chunk:
-            raise AssertionError(f"end of output before {n} lines: {buf[:2000]!r}")
+            raise AssertionError(f"end of output before {what}: {buf[:2000]!r}")
         buf += chunk
+    return buf
+
+
+def read_lines(stream, n, timeout=TIMEOUT):
+    """Reads exactly n lines from a child's stdout pipe."""
+    buf = read_until(stream, lambda b: b.count(b"\n") >= n, f"{n} lines", timeout)
     lines = buf.split(b"\n")
     if lines[n:] != [b""]:
         raise AssertionError(f"more output than {n} lines: {buf[:2000]!r}")
@@ -94,17 +100,7 @@ def read_lines(stream, n, timeout=TIMEOUT):
 def read_until_sentinel(stream, timeout=TIMEOUT):
     """Reads a `mqtk-sub -v` child's lines up to the sentinel message; returns
     the payloads before it."""
-    fd = stream.fileno()
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b" " + SENTINEL + b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise AssertionError(f"timed out waiting for the sentinel; got {buf[:2000]!r}")
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            raise AssertionError(f"end of output before the sentinel: {buf[:2000]!r}")
-        buf += chunk
+    buf = read_until(stream, lambda b: b" " + SENTINEL + b"\n" in b, "the sentinel", timeout)
     return [x.split(b" ", 1)[1].decode() for x in buf.split(b"\n")[:-2]]
 
 
