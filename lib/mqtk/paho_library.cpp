@@ -3,6 +3,7 @@
 #include "mqtk/error.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 
 #include <dlfcn.h>
@@ -40,6 +41,25 @@ void resolve(void* handle, const char* library, const char* name, Fn& fn)
   fn = reinterpret_cast<Fn>(symbol);
 }
 
+// Debian builds Paho C without HIGH_PERFORMANCE, so its internal trace is
+// on at TRACE_MINIMUM: every traced function entry and exit, and every
+// Log() at that level or above (one per packet sent or received), is
+// formatted into an in-memory ring of 400 entries under a global mutex,
+// whether or not anyone ever reads it. Measured with perf on `mqtk-pub -l
+// -q 1` (symbols from Debian's static build of the same library):
+// Log_stackTrace and Log take about 10 % of the process's cycles. The
+// ring only ever reaches a user through MQTT_C_CLIENT_TRACE, so unless
+// that or MQTT_C_CLIENT_TRACE_LEVEL is set, record errors only.
+void quiet_internal_trace(void* handle, const char* library)
+{
+  if (std::getenv("MQTT_C_CLIENT_TRACE") != nullptr || std::getenv("MQTT_C_CLIENT_TRACE_LEVEL") != nullptr) {
+    return;
+  }
+  decltype(&::MQTTAsync_setTraceLevel) set_trace_level = nullptr;
+  resolve(handle, library, "MQTTAsync_setTraceLevel", set_trace_level);
+  set_trace_level(MQTTASYNC_TRACE_ERROR);
+}
+
 PahoLibrary load(bool tls)
 {
   const char* library = tls ? "libpaho-mqtt3as.so.1" : "libpaho-mqtt3a.so.1";
@@ -69,6 +89,7 @@ PahoLibrary load(bool tls)
   resolve(handle, library, "MQTTReasonCode_toString", lib.reasonCodeToString);
   resolve(handle, library, "MQTTProperties_add", lib.propertiesAdd);
   resolve(handle, library, "MQTTProperties_free", lib.propertiesFree);
+  quiet_internal_trace(handle, library);
   return lib;
 }
 

@@ -1,9 +1,11 @@
 """--help, --version and -d."""
 
+import os
 import re
+import subprocess
 import unittest
 
-from mqtk_testing import BrokerTestCase
+from mqtk_testing import TIMEOUT, BrokerTestCase, tool
 
 
 class CliInfoTest(BrokerTestCase):
@@ -48,6 +50,16 @@ class CliInfoTest(BrokerTestCase):
         for event in ("CONNECT", "CONNACK", "SUBSCRIBE", "SUBACK"):
             self.assertIn(event.encode(), err)
 
+    def test_paho_trace_environment_is_honoured(self):
+        # mqtk turns Paho C's internal trace down to errors for speed, but
+        # not when the user asks for Paho's own trace.
+        env = dict(os.environ, MQTT_C_CLIENT_TRACE="ON", MQTT_C_CLIENT_TRACE_LEVEL="PROTOCOL")
+        r = subprocess.run([tool("mqtk-pub"), "-p", self.port, "-t", "tr", "-m", "hi", "-q", "1"],
+                           capture_output=True, timeout=TIMEOUT, cwd=self.cwd, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode(errors="replace")
+        self.assertIn("Trace Output", out)
+        self.assertRegex(out, r"PUBLISH.*msgid", "protocol trace lines are written at the requested level")
 
 if __name__ == "__main__":
     unittest.main()
