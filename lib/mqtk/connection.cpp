@@ -1,4 +1,5 @@
 #include "mqtk/connection.hpp"
+#include "mqtk/socket_read_ahead.hpp"
 
 #include "mqtk/thread_scheduling.hpp"
 
@@ -58,6 +59,11 @@ thread_local std::function<void()>* receive_thread_idle = nullptr;
 
 extern "C" int poll(struct pollfd* fds, nfds_t nfds, int timeout)
 {
+  // Bytes already read ahead from Paho's socket (socket_read_ahead.hpp)
+  // make it readable without asking the kernel.
+  if (int buffered = mqtk::read_ahead::poll_buffered(fds, nfds); buffered != 0) {
+    return buffered;
+  }
   // On the receive thread, a poll that may block is the moment everything
   // that was ready has been delivered: look without waiting first, and
   // only when nothing is ready let the tool flush before waiting. That

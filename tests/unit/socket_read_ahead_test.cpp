@@ -1,0 +1,165 @@
+#include "mqtk/socket_read_ahead.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace ra = mqtk::read_ahead;
+
+namespace {
+
+// A connected stream socket pair; `ours` is non-blocking like Paho's.
+struct Pair
+{
+  int ours = -1;
+  int peer = -1;
+
+  explicit Pair(bool non_blocking = true)
+  {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    ours = fds[0];
+    peer = fds[1];
+    if (non_blocking) {
+      REQUIRE(::fcntl(ours, F_SETFL, ::fcntl(ours, F_GETFL) | O_NONBLOCK) == 0);
+    }
+  }
+  ~Pair()
+  {
+    if (ours >= 0) {
+      ::close(ours);
+    }
+    if (peer >= 0) {
+      ::close(peer);
+    }
+  }
+  Pair(const Pair&) = delete;
+  Pair& operator=(const Pair&) = delete;
+
+  void send(std::string_view bytes) const
+  {
+    REQUIRE(::write(peer, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  }
+};
+
+int kernel_bytes(int fd)
+{
+  int n = -1;
+  REQUIRE(::ioctl(fd, FIONREAD, &n) == 0);
+  return n;
+}
+
+std::string receive(int fd, std::size_t len, int flags = 0)
+{
+  std::string buf(len, '\0');
+  ssize_t n = ra::receive(fd, buf.data(), len, flags);
+  REQUIRE(n >= 0);
+  buf.resize(static_cast<std::size_t>(n));
+  return buf;
+}
+
+} // namespace
+
+TEST_CASE("read ahead: the first small read takes what the kernel has; later reads come from the buffer in order")
+{
+  Pair p;
+  p.send("\x30\x0d" "abcdefgh");
+  CHECK(receive(p.ours, 1) == "\x30");
+  CHECK(kernel_bytes(p.ours) == 0);
+  CHECK(ra::buffered(p.ours) == 9);
+
+  pollfd fd{p.ours, POLLIN, 0};
+  CHECK(ra::poll_buffered(&fd, 1) == 1);
+  CHECK(fd.revents == POLLIN);
+
+  CHECK(receive(p.ours, 1) == "\x0d");
+  CHECK(receive(p.ours, 3, MSG_PEEK) == "abc");
+  CHECK(receive(p.ours, 3) == "abc");
+  // More than is buffered: the rest, plus whatever the kernel has now.
+  p.send("ij");
+  CHECK(receive(p.ours, 10) == "defghij");
+  CHECK(ra::buffered(p.ours) == 0);
+
+  char c = 0;
+  errno = 0;
+  CHECK(ra::receive(p.ours, &c, 1, 0) == -1);
+  CHECK(errno == EAGAIN);
+  fd.revents = 0;
+  CHECK(ra::poll_buffered(&fd, 1) == 0);
+  CHECK(fd.revents == 0);
+}
+
+TEST_CASE("read ahead: poll with other descriptors asks the kernel for them and adds the buffered socket")
+{
+  Pair p;
+  Pair other;
+  p.send("xyz");
+  CHECK(receive(p.ours, 1) == "x");
+
+  pollfd fds[2] = {{other.ours, POLLIN, 0}, {p.ours, POLLIN, 0}};
+  CHECK(ra::poll_buffered(fds, 2) == 1);
+  CHECK(fds[0].revents == 0);
+  CHECK(fds[1].revents == POLLIN);
+
+  other.send("!");
+  CHECK(ra::poll_buffered(fds, 2) == 2);
+  CHECK(fds[0].revents == POLLIN);
+  CHECK(fds[1].revents == POLLIN);
+
+  // Asked for output only: nothing to answer from the buffer.
+  pollfd out{p.ours, POLLOUT, 0};
+  CHECK(ra::poll_buffered(&out, 1) == 0);
+}
+
+TEST_CASE("read ahead: close() drops the buffer, so a new socket with the same number starts empty")
+{
+  int number = -1;
+  {
+    Pair p;
+    p.send("stale bytes");
+    CHECK(receive(p.ours, 1) == "s");
+    number = p.ours;
+    CHECK(ra::buffered(number) == 10);
+  } // closes both ends through mqtk's close()
+  CHECK(ra::buffered(number) == 0);
+  Pair q;
+  REQUIRE(q.ours == number);
+  q.send("fresh");
+  CHECK(receive(q.ours, 5) == "fresh");
+}
+
+TEST_CASE("read ahead: end of stream and blocking sockets")
+{
+  SUBCASE("the buffered bytes first, then end of stream")
+  {
+    Pair p;
+    p.send("ab");
+    ::close(p.peer);
+    p.peer = -1;
+    CHECK(receive(p.ours, 1) == "a");
+    CHECK(receive(p.ours, 5) == "b");
+    CHECK(receive(p.ours, 1) == "");
+  }
+  SUBCASE("a blocking socket is never read ahead (a refill could block)")
+  {
+    Pair p(false);
+    p.send("abc");
+    CHECK(receive(p.ours, 1) == "a");
+    CHECK(ra::buffered(p.ours) == 0);
+    CHECK(kernel_bytes(p.ours) == 2);
+  }
+  SUBCASE("a read as large as the buffer goes straight to the kernel")
+  {
+    Pair p;
+    p.send("abc");
+    CHECK(receive(p.ours, ra::capacity) == "abc");
+    CHECK(ra::buffered(p.ours) == 0);
+  }
+}
