@@ -81,7 +81,7 @@ std::size_t take(Slot& s, void* buf, std::size_t len, bool peek) noexcept
 
 ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept
 {
-  if (fd < 0) {
+  if (fd < 0 || len == 0) {
     return kernel_recv(fd, buf, len, flags);
   }
   std::unique_lock lock(slots_mutex);
@@ -95,7 +95,7 @@ ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept
     ssize_t more = kernel_recv(fd, static_cast<char*>(buf) + n, len - n, flags | MSG_DONTWAIT);
     return static_cast<ssize_t>(n) + std::max<ssize_t>(more, 0);
   }
-  if (flags != 0 || len == 0 || len >= capacity || (s == nullptr && (s = claim(fd)) == nullptr)) {
+  if (flags != 0 || len >= capacity || (s == nullptr && (s = claim(fd)) == nullptr)) {
     // Not buffered; this recv may block, so not under the lock.
     lock.unlock();
     return kernel_recv(fd, buf, len, flags);

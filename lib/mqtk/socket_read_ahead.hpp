@@ -28,11 +28,14 @@ namespace mqtk::read_ahead {
 // Bytes read ahead per socket; larger reads go straight to the kernel.
 inline constexpr std::size_t capacity = 32 * 1024;
 
-// recv(fd, buf, len, flags). With flags 0 on a non-blocking socket, served
-// from the read-ahead buffer; a read that finds the buffer empty refills it
-// from the kernel first. Other calls go to the kernel, after any buffered
-// bytes (a caller that mixes flags sees the bytes in order). Sets errno as
-// recv() does.
+// recv(fd, buf, len, flags). With flags 0 on a non-blocking stream
+// socket, served from the read-ahead buffer; a read that finds the buffer
+// empty refills it from the kernel first. While bytes are buffered they
+// come first whatever the flags (MSG_PEEK leaves them there; MSG_WAITALL
+// and MSG_OOB are not honoured, and Paho uses neither). A read that wants
+// more than is buffered also takes what the kernel has at that moment; an
+// error it meets then is reported as end of stream by the next call. Sets
+// errno as recv() does.
 ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept;
 
 // For a poll(): when fds holds only sockets that asked for POLLIN and have
