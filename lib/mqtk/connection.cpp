@@ -59,9 +59,10 @@ thread_local std::function<void()>* receive_thread_idle = nullptr;
 
 extern "C" int poll(struct pollfd* fds, nfds_t nfds, int timeout)
 {
-  // Bytes already read ahead from Paho's socket (socket_read_ahead.hpp)
-  // make it readable without asking the kernel.
-  if (int buffered = mqtk::read_ahead::poll_buffered(fds, nfds); buffered != 0) {
+  // Bytes already read ahead from Paho's socket make it readable, and a
+  // socket Paho reads from counts as writable for its zero-timeout write
+  // check, without asking the kernel (socket_read_ahead.hpp).
+  if (int buffered = mqtk::read_ahead::poll_buffered(fds, nfds, timeout); buffered != 0) {
     return buffered;
   }
   // On the receive thread, a poll that may block is the moment everything

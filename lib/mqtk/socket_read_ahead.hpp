@@ -38,14 +38,26 @@ inline constexpr std::size_t capacity = 32 * 1024;
 // errno as recv() does.
 ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept;
 
-// For a poll(): when fds holds only sockets that asked for POLLIN and have
-// buffered bytes (or no events at all), sets their revents to POLLIN and
-// returns their number, without a system call. When some asked for POLLIN
-// and have bytes but others need the kernel, polls the kernel without
-// waiting, adds POLLIN for the buffered ones and returns the number of
-// entries with events. Returns 0, touching nothing, when no socket in fds
-// has buffered bytes; -1 with errno when the kernel's poll failed.
-int poll_buffered(pollfd* fds, nfds_t nfds) noexcept;
+// For a poll() with this timeout, answers what can be answered without the
+// kernel:
+//  - Reading: when fds holds only sockets that asked for POLLIN and have
+//    buffered bytes (or no events at all), sets their revents to POLLIN and
+//    returns their number. When some asked for POLLIN and have bytes but
+//    others need the kernel, polls the kernel without waiting, adds POLLIN
+//    for the buffered ones and returns the number of entries with events.
+//  - Writing: a zero-timeout poll that asks only for POLLOUT, and only
+//    about sockets that have been read from (so connected: a connect still
+//    in progress is never answered here), gets POLLOUT for each. This is
+//    the check Paho makes before every packet it reads (Socket.c,
+//    Socket_getReadySocket: poll(fds_write, n, 0), then isReady() wants
+//    POLLOUT), one system call per packet that almost always says yes.
+//    When the socket is in fact full, Paho's next write is partial and Paho
+//    queues the rest as a pending write, exactly as when the kernel said
+//    yes a moment before it filled up; a pending write keeps the socket
+//    "not ready" in isReady() whatever this answer is.
+// Returns 0, touching nothing, when it cannot answer (the caller asks the
+// kernel); -1 with errno when the kernel's poll failed.
+int poll_buffered(pollfd* fds, nfds_t nfds, int timeout) noexcept;
 
 // Drops fd's buffer (unread bytes included): call before fd is closed, so
 // that a later socket with the same number starts empty.

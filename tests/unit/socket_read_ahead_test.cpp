@@ -76,7 +76,7 @@ TEST_CASE("read ahead: the first small read takes what the kernel has; later rea
   CHECK(ra::buffered(p.ours) == 9);
 
   pollfd fd{p.ours, POLLIN, 0};
-  CHECK(ra::poll_buffered(&fd, 1) == 1);
+  CHECK(ra::poll_buffered(&fd, 1, 1000) == 1);
   CHECK(fd.revents == POLLIN);
 
   CHECK(receive(p.ours, 1) == "\x0d");
@@ -92,7 +92,7 @@ TEST_CASE("read ahead: the first small read takes what the kernel has; later rea
   CHECK(ra::receive(p.ours, &c, 1, 0) == -1);
   CHECK(errno == EAGAIN);
   fd.revents = 0;
-  CHECK(ra::poll_buffered(&fd, 1) == 0);
+  CHECK(ra::poll_buffered(&fd, 1, 1000) == 0);
   CHECK(fd.revents == 0);
 }
 
@@ -104,18 +104,49 @@ TEST_CASE("read ahead: poll with other descriptors asks the kernel for them and 
   CHECK(receive(p.ours, 1) == "x");
 
   pollfd fds[2] = {{other.ours, POLLIN, 0}, {p.ours, POLLIN, 0}};
-  CHECK(ra::poll_buffered(fds, 2) == 1);
+  CHECK(ra::poll_buffered(fds, 2, 1000) == 1);
   CHECK(fds[0].revents == 0);
   CHECK(fds[1].revents == POLLIN);
 
   other.send("!");
-  CHECK(ra::poll_buffered(fds, 2) == 2);
+  CHECK(ra::poll_buffered(fds, 2, 1000) == 2);
   CHECK(fds[0].revents == POLLIN);
   CHECK(fds[1].revents == POLLIN);
 
-  // Asked for output only: nothing to answer from the buffer.
+}
+
+TEST_CASE("read ahead: a socket that has been read from counts as writable for a zero-timeout write check")
+{
+  Pair p;
   pollfd out{p.ours, POLLOUT, 0};
-  CHECK(ra::poll_buffered(&out, 1) == 0);
+  // Never read from (a connect may still be in progress): the kernel's.
+  CHECK(ra::poll_buffered(&out, 1, 0) == 0);
+  CHECK(out.revents == 0);
+
+  p.send("x");
+  CHECK(receive(p.ours, 1) == "x");
+  CHECK(ra::poll_buffered(&out, 1, 0) == 1);
+  CHECK(out.revents == POLLOUT);
+
+  SUBCASE("only a zero timeout, only POLLOUT, only read sockets")
+  {
+    out.revents = 0;
+    CHECK(ra::poll_buffered(&out, 1, 1000) == 0);
+    pollfd both{p.ours, POLLIN | POLLOUT, 0};
+    CHECK(ra::poll_buffered(&both, 1, 0) == 0);
+    Pair other;
+    pollfd two[2] = {{p.ours, POLLOUT, 0}, {other.ours, POLLOUT, 0}};
+    CHECK(ra::poll_buffered(two, 2, 0) == 0);
+    CHECK(two[0].revents == 0);
+  }
+  SUBCASE("closing the socket ends it")
+  {
+    const int number = p.ours;
+    ::close(p.ours);
+    p.ours = -1;
+    pollfd gone{number, POLLOUT, 0};
+    CHECK(ra::poll_buffered(&gone, 1, 0) == 0);
+  }
 }
 
 TEST_CASE("read ahead: close() drops the buffer, so a new socket with the same number starts empty")
