@@ -1,5 +1,5 @@
 #include "mqtk/connection.hpp"
-#include "mqtk/socket_read_ahead.hpp"
+#include "mqtk/paho_socket.hpp"
 
 #include "mqtk/thread_scheduling.hpp"
 
@@ -33,61 +33,6 @@
 // links the OpenSSL build of Paho C: a one-shot mqtk-pub took about twice as
 // long as mosquitto_pub, mostly in process startup (libssl/libcrypto +3 ms,
 // the C++ wrapper +1.5 ms).
-
-// Paho MQTT C 1.3 has two fixed waits that dominate a one-shot client's
-// run time (measured with strace -f -tt; see README "Speed"):
-//  - MQTTAsync_receiveThread starts with a 10 ms read-poll timeout, and
-//    Socket_getReadySocket blocks in that poll even when the connecting
-//    socket is already writable, so CONNECT leaves 10 ms late;
-//  - MQTTAsync_cycle sleeps 100 ms (usleep) whenever no socket exists yet,
-//    which is the case when the receive thread wins the race against the
-//    send thread's connect(): a 100 ms straggler in a third of the runs.
-// Paho calls poll() and usleep() through the PLT, so these definitions
-// (exported from the executable, see CMakeLists.txt) take their place for
-// Paho only: 10 ms is Paho's first-cycle value and nothing else in mqtk
-// polls with it; 100 ms and longer sleeps are Paho's idle waits, cut to
-// 100 us so the thread notices the new socket at once. Delivery is
-// unchanged: success is still reported only after the broker's ack or the
-// socket write. A fixed Paho would make both unnecessary.
-extern "C" int __poll(struct pollfd* fds, nfds_t nfds, int timeout);
-
-// Set on Paho's receive thread (the one that delivers messages) once a
-// Connection asked for idle notifications; see Connection::on_idle.
-namespace mqtk::detail {
-thread_local std::function<void()>* receive_thread_idle = nullptr;
-}
-
-extern "C" int poll(struct pollfd* fds, nfds_t nfds, int timeout)
-{
-  // Bytes already read ahead from Paho's socket make it readable, and a
-  // socket Paho reads from counts as writable for its zero-timeout write
-  // check, without asking the kernel (socket_read_ahead.hpp).
-  if (int buffered = mqtk::read_ahead::poll_buffered(fds, nfds, timeout); buffered != 0) {
-    return buffered;
-  }
-  // On the receive thread, a poll that may block is the moment everything
-  // that was ready has been delivered: look without waiting first, and
-  // only when nothing is ready let the tool flush before waiting. That
-  // gives one write per batch of ready messages, and still one write at
-  // once for a lone message.
-  if (timeout != 0 && mqtk::detail::receive_thread_idle != nullptr) {
-    int ready = __poll(fds, nfds, 0);
-    if (ready != 0) {
-      return ready;
-    }
-    (*mqtk::detail::receive_thread_idle)();
-  }
-  return __poll(fds, nfds, timeout == 10 ? 0 : timeout);
-}
-
-extern "C" int usleep(useconds_t microseconds)
-{
-  if (microseconds >= 100000) {
-    microseconds = 100;
-  }
-  timespec ts{static_cast<time_t>(microseconds / 1000000), static_cast<long>(microseconds % 1000000) * 1000};
-  return nanosleep(&ts, nullptr);
-}
 
 namespace mqtk {
 
@@ -354,8 +299,8 @@ void set_delivery_callbacks(MQTTAsync_responseOptions& response, void* context, 
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
 {
   auto& s = *static_cast<State*>(context);
-  if (s.idle_handler && detail::receive_thread_idle == nullptr) {
-    detail::receive_thread_idle = &s.idle_handler;
+  if (s.idle_handler && paho_socket::receive_thread_idle == nullptr) {
+    paho_socket::receive_thread_idle = &s.idle_handler;
   }
   if (!s.detached.load(std::memory_order_acquire) && s.message_handler) {
     // A view of Paho's buffers, valid for the call: nothing is copied.

@@ -1,8 +1,11 @@
 """mqtk-pub into mqtk-sub through a real mosquitto."""
 
 import json
+import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import unittest
 
 from mqtk_testing import BrokerTestCase, tool, wait_for
@@ -93,6 +96,24 @@ class PubSubTest(BrokerTestCase):
         rc, out, err = self.finish(sub)
         self.assertEqual(rc, 0, err)
         self.assertEqual(out, data)
+
+    def test_large_payload_from_file(self):
+        # Larger than the socket buffers: Paho writes it in parts, and the
+        # subscriber reads it past the read-ahead buffer.
+        payload = os.urandom(24 * 1024 * 1024)
+        path = os.path.join(tempfile.mkdtemp(prefix="mqtk-big-"), "payload.bin")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path), True)
+        with open(path, "wb") as f:
+            f.write(payload)
+        for qos in ("0", "1"):
+            with self.subTest(qos=qos):
+                sub = self.spawn_sub("-t", f"big/{qos}", "-C", "1", "-N", "-q", qos)
+                r = self.run_tool("mqtk-pub", "-t", f"big/{qos}", "-f", path, "-q", qos)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                rc, out, err = self.finish(sub)
+                self.assertEqual((rc, err), (0, b""))
+                self.assertEqual(len(out), len(payload))
+                self.assertTrue(out == payload, "payload changed on the way")
 
     def test_line_mode_streams_before_eof(self):
         sub = self.spawn_sub("-t", "stream", "-v")

@@ -1,17 +1,19 @@
-#include "mqtk/socket_read_ahead.hpp"
+#include "mqtk/paho_socket.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string>
 #include <string_view>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-namespace ra = mqtk::read_ahead;
+namespace ra = mqtk::paho_socket;
 
 namespace {
 
@@ -76,7 +78,7 @@ TEST_CASE("read ahead: the first small read takes what the kernel has; later rea
   CHECK(ra::buffered(p.ours) == 9);
 
   pollfd fd{p.ours, POLLIN, 0};
-  CHECK(ra::poll_buffered(&fd, 1, 1000) == 1);
+  CHECK(ra::answer_poll(&fd, 1, 1000) == 1);
   CHECK(fd.revents == POLLIN);
 
   CHECK(receive(p.ours, 1) == "\x0d");
@@ -92,7 +94,7 @@ TEST_CASE("read ahead: the first small read takes what the kernel has; later rea
   CHECK(ra::receive(p.ours, &c, 1, 0) == -1);
   CHECK(errno == EAGAIN);
   fd.revents = 0;
-  CHECK(ra::poll_buffered(&fd, 1, 1000) == 0);
+  CHECK(ra::answer_poll(&fd, 1, 1000) == 0);
   CHECK(fd.revents == 0);
 }
 
@@ -104,12 +106,12 @@ TEST_CASE("read ahead: poll with other descriptors asks the kernel for them and 
   CHECK(receive(p.ours, 1) == "x");
 
   pollfd fds[2] = {{other.ours, POLLIN, 0}, {p.ours, POLLIN, 0}};
-  CHECK(ra::poll_buffered(fds, 2, 1000) == 1);
+  CHECK(ra::answer_poll(fds, 2, 1000) == 1);
   CHECK(fds[0].revents == 0);
   CHECK(fds[1].revents == POLLIN);
 
   other.send("!");
-  CHECK(ra::poll_buffered(fds, 2, 1000) == 2);
+  CHECK(ra::answer_poll(fds, 2, 1000) == 2);
   CHECK(fds[0].revents == POLLIN);
   CHECK(fds[1].revents == POLLIN);
 
@@ -120,23 +122,23 @@ TEST_CASE("read ahead: a socket that has been read from counts as writable for a
   Pair p;
   pollfd out{p.ours, POLLOUT, 0};
   // Never read from (a connect may still be in progress): the kernel's.
-  CHECK(ra::poll_buffered(&out, 1, 0) == 0);
+  CHECK(ra::answer_poll(&out, 1, 0) == 0);
   CHECK(out.revents == 0);
 
   p.send("x");
   CHECK(receive(p.ours, 1) == "x");
-  CHECK(ra::poll_buffered(&out, 1, 0) == 1);
+  CHECK(ra::answer_poll(&out, 1, 0) == 1);
   CHECK(out.revents == POLLOUT);
 
   SUBCASE("only a zero timeout, only POLLOUT, only read sockets")
   {
     out.revents = 0;
-    CHECK(ra::poll_buffered(&out, 1, 1000) == 0);
+    CHECK(ra::answer_poll(&out, 1, 1000) == 0);
     pollfd both{p.ours, POLLIN | POLLOUT, 0};
-    CHECK(ra::poll_buffered(&both, 1, 0) == 0);
+    CHECK(ra::answer_poll(&both, 1, 0) == 0);
     Pair other;
     pollfd two[2] = {{p.ours, POLLOUT, 0}, {other.ours, POLLOUT, 0}};
-    CHECK(ra::poll_buffered(two, 2, 0) == 0);
+    CHECK(ra::answer_poll(two, 2, 0) == 0);
     CHECK(two[0].revents == 0);
   }
   SUBCASE("closing the socket ends it")
@@ -145,7 +147,7 @@ TEST_CASE("read ahead: a socket that has been read from counts as writable for a
     ::close(p.ours);
     p.ours = -1;
     pollfd gone{number, POLLOUT, 0};
-    CHECK(ra::poll_buffered(&gone, 1, 0) == 0);
+    CHECK(ra::answer_poll(&gone, 1, 0) == 0);
   }
 }
 
@@ -193,4 +195,47 @@ TEST_CASE("read ahead: end of stream and blocking sockets")
     CHECK(receive(p.ours, ra::capacity) == "abc");
     CHECK(ra::buffered(p.ours) == 0);
   }
+}
+
+TEST_CASE("pending writes: a partial write makes a read wait also wake for output, without reporting it")
+{
+  Pair p;
+  p.send("x");
+  CHECK(receive(p.ours, 1) == "x"); // a socket Paho reads from
+  int small = 4096;
+  REQUIRE(::setsockopt(p.ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+
+  // Fill the socket until a write is partial, as Paho's large publishes are.
+  std::string chunk(64 * 1024, 'a');
+  iovec iov{chunk.data(), chunk.size()};
+  ssize_t n = 0;
+  for (int i = 0; i < 1000 && (n = ::writev(p.ours, &iov, 1)) == static_cast<ssize_t>(chunk.size()); ++i) {
+  }
+  REQUIRE(n < static_cast<ssize_t>(chunk.size()));
+  CHECK(ra::write_pending(p.ours));
+
+  // Nothing to read and the socket full: the wait times out.
+  pollfd in{p.ours, POLLIN, 0};
+  CHECK(ra::poll_kernel(&in, 1, 50) == 0);
+  CHECK(in.events == POLLIN);
+
+  // The peer drains it: the wait returns at once, with nothing reported.
+  std::string sink(1 << 20, '\0');
+  for (ssize_t got = 1; got > 0;) {
+    got = ::recv(p.peer, sink.data(), sink.size(), MSG_DONTWAIT);
+  }
+  in.revents = -1;
+  const auto before = std::chrono::steady_clock::now();
+  CHECK(ra::poll_kernel(&in, 1, 20000) == 0);
+  CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(10)); // woke, did not time out
+  CHECK(in.revents == 0);
+  CHECK(in.events == POLLIN);
+
+  // A complete write clears it; then a read wait waits for input only.
+  iovec one{chunk.data(), 1};
+  REQUIRE(::writev(p.ours, &one, 1) == 1);
+  CHECK_FALSE(ra::write_pending(p.ours));
+  p.send("y");
+  CHECK(ra::poll_kernel(&in, 1, 10000) == 1);
+  CHECK(in.revents == POLLIN);
 }

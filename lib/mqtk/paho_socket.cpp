@@ -1,4 +1,4 @@
-#include "mqtk/socket_read_ahead.hpp"
+#include "mqtk/paho_socket.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,12 +8,17 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 extern "C" int __poll(struct pollfd* fds, nfds_t nfds, int timeout);
 extern "C" int __close(int fd);
 
-namespace mqtk::read_ahead {
+namespace mqtk::paho_socket {
+
+thread_local std::function<void()>* receive_thread_idle = nullptr;
 
 namespace {
 
@@ -25,6 +30,7 @@ struct Slot
   int fd = -1;
   std::size_t begin = 0;
   std::size_t end = 0;
+  bool write_pending = false;
   std::array<char, capacity> data;
 };
 
@@ -58,6 +64,7 @@ Slot* claim(int fd) noexcept
   }
   free_slot->fd = fd;
   free_slot->begin = free_slot->end = 0;
+  free_slot->write_pending = false;
   return free_slot;
 }
 
@@ -109,7 +116,7 @@ ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept
   return static_cast<ssize_t>(take(*s, buf, len, false));
 }
 
-int poll_buffered(pollfd* fds, nfds_t nfds, int timeout) noexcept
+int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
 {
   std::lock_guard lock(slots_mutex);
   if (timeout == 0 && nfds > 0) {
@@ -154,13 +161,67 @@ int poll_buffered(pollfd* fds, nfds_t nfds, int timeout) noexcept
   return ready;
 }
 
+int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept
+{
+  // Which entries also wait for output (a pending write on a read socket);
+  // Paho polls one socket, so a small fixed set is enough.
+  constexpr nfds_t most = 4;
+  nfds_t widened[most];
+  nfds_t count = 0;
+  if (timeout != 0) {
+    std::lock_guard lock(slots_mutex);
+    for (nfds_t i = 0; i < nfds && count < most; ++i) {
+      Slot* s = fds[i].fd >= 0 ? find(fds[i].fd) : nullptr;
+      if (s != nullptr && s->write_pending && (fds[i].events & POLLIN) != 0 && (fds[i].events & POLLOUT) == 0) {
+        fds[i].events = static_cast<short>(fds[i].events | POLLOUT);
+        widened[count++] = i;
+      }
+    }
+  }
+  int rc = __poll(fds, nfds, timeout);
+  if (count == 0) {
+    return rc;
+  }
+  const int saved_errno = errno;
+  for (nfds_t k = 0; k < count; ++k) {
+    pollfd& p = fds[widened[k]];
+    p.events = static_cast<short>(p.events & ~POLLOUT);
+    if (rc > 0 && p.revents == POLLOUT) {
+      --rc; // only writable: reported as nothing, the caller's next round writes
+    }
+    p.revents = static_cast<short>(p.revents & ~POLLOUT);
+  }
+  errno = saved_errno;
+  return rc;
+}
+
+void note_write(int fd, std::size_t requested, ssize_t written, int error) noexcept
+{
+  std::lock_guard lock(slots_mutex);
+  if (Slot* s = fd >= 0 ? find(fd) : nullptr) {
+    if (written >= 0) {
+      s->write_pending = static_cast<std::size_t>(written) < requested;
+    } else {
+      s->write_pending = error == EAGAIN || error == EWOULDBLOCK;
+    }
+  }
+}
+
 void forget(int fd) noexcept
 {
   std::lock_guard lock(slots_mutex);
   if (Slot* s = fd >= 0 ? find(fd) : nullptr) {
     s->fd = -1;
     s->begin = s->end = 0;
+    s->write_pending = false;
   }
+}
+
+bool write_pending(int fd) noexcept
+{
+  std::lock_guard lock(slots_mutex);
+  Slot* s = fd >= 0 ? find(fd) : nullptr;
+  return s != nullptr && s->write_pending;
 }
 
 std::size_t buffered(int fd) noexcept
@@ -170,18 +231,59 @@ std::size_t buffered(int fd) noexcept
   return s != nullptr ? s->end - s->begin : 0;
 }
 
-} // namespace mqtk::read_ahead
+} // namespace mqtk::paho_socket
 
-// The definitions Paho binds to (exported from the executables, see
-// CMakeLists.txt); mqtk's own code calls them too, unchanged for anything
-// that is not a buffered socket.
+// The definitions Paho binds to (see the header). mqtk's own code calls
+// them too: for anything that is not Paho's socket they do what libc does.
+extern "C" int poll(struct pollfd* fds, nfds_t nfds, int timeout)
+{
+  namespace ps = mqtk::paho_socket;
+  if (int answered = ps::answer_poll(fds, nfds, timeout); answered != 0) {
+    return answered;
+  }
+  // On the receive thread, a poll that may block is the moment everything
+  // that was ready has been delivered: look without waiting first, and
+  // only when nothing is ready let the tool flush before waiting.
+  if (timeout != 0 && ps::receive_thread_idle != nullptr) {
+    int ready = __poll(fds, nfds, 0);
+    if (ready != 0) {
+      return ready;
+    }
+    (*ps::receive_thread_idle)();
+  }
+  return ps::poll_kernel(fds, nfds, timeout == 10 ? 0 : timeout);
+}
+
+extern "C" int usleep(useconds_t microseconds)
+{
+  if (microseconds >= 100000) {
+    microseconds = 100;
+  }
+  timespec ts{static_cast<time_t>(microseconds / 1000000), static_cast<long>(microseconds % 1000000) * 1000};
+  return nanosleep(&ts, nullptr);
+}
+
 extern "C" ssize_t recv(int fd, void* buf, std::size_t len, int flags)
 {
-  return mqtk::read_ahead::receive(fd, buf, len, flags);
+  return mqtk::paho_socket::receive(fd, buf, len, flags);
+}
+
+extern "C" ssize_t writev(int fd, const struct iovec* iov, int iovcnt)
+{
+  std::size_t requested = 0;
+  for (int i = 0; i < iovcnt; ++i) {
+    requested += iov[i].iov_len;
+  }
+  // glibc has no public alias for its writev.
+  ssize_t written = ::syscall(SYS_writev, fd, iov, iovcnt);
+  const int error = errno;
+  mqtk::paho_socket::note_write(fd, requested, written, error);
+  errno = error;
+  return written;
 }
 
 extern "C" int close(int fd)
 {
-  mqtk::read_ahead::forget(fd);
+  mqtk::paho_socket::forget(fd);
   return __close(fd);
 }
