@@ -120,10 +120,15 @@ int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
 {
   std::lock_guard lock(slots_mutex);
   if (timeout == 0 && nfds > 0) {
-    // Paho's write check: answered when it asks only about read sockets.
+    // Paho's write check: answered when it asks only about read sockets
+    // without a pending write. While a write is pending the kernel answers:
+    // Paho then continues the write only when it can progress, and a write
+    // that cannot (a broker that stopped reading) leaves Paho's last-sent
+    // time alone, so its keepalive check still ends the connection.
     bool all_read_sockets = true;
     for (nfds_t i = 0; i < nfds && all_read_sockets; ++i) {
-      all_read_sockets = fds[i].fd >= 0 && fds[i].events == POLLOUT && find(fds[i].fd) != nullptr;
+      const Slot* s = fds[i].fd >= 0 && fds[i].events == POLLOUT ? find(fds[i].fd) : nullptr;
+      all_read_sockets = s != nullptr && !s->write_pending;
     }
     if (all_read_sockets) {
       for (nfds_t i = 0; i < nfds; ++i) {

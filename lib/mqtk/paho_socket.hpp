@@ -35,10 +35,12 @@
 //    polls for output with a zero timeout (Socket_getReadySocket:
 //    poll(fds_write, n, 0); isReady() wants POLLOUT). For a socket it has
 //    read from (so connected; a connect in progress still asks the kernel)
-//    the answer is yes without a system call. When the socket is in fact
-//    full, Paho's next write is partial and Paho queues the rest as a
-//    pending write, as when the kernel's yes goes stale a moment later; a
-//    pending write keeps the socket "not ready" in isReady() regardless.
+//    and no pending write, the answer is yes without a system call. When
+//    the socket is in fact full, Paho's next write is partial and Paho
+//    queues the rest as a pending write, as when the kernel's yes goes
+//    stale a moment later; from then on the kernel answers again, so the
+//    pending write is continued only when it can progress (each attempt
+//    renews Paho's last-sent time, which its keepalive check relies on).
 //  - Pending writes continued once a second (writev, poll). A packet larger
 //    than the socket buffer is written partly; Paho continues it from its
 //    receive thread, whose read poll waits up to 1 s for input only: a
@@ -81,7 +83,8 @@ ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept;
 //    others need the kernel, polls the kernel without waiting, adds POLLIN
 //    for the buffered ones and returns the number of entries with events.
 //  - Writing: a zero-timeout poll that asks only for POLLOUT, and only
-//    about sockets that have been read from, gets POLLOUT for each.
+//    about sockets that have been read from and have no pending write,
+//    gets POLLOUT for each.
 // Returns 0, touching nothing, when it cannot answer (the caller asks the
 // kernel); -1 with errno when the kernel's poll failed.
 int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept;
