@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -36,6 +38,10 @@ struct Slot
 
 std::mutex slots_mutex;
 std::array<Slot, 2> slots;
+// Signalled when a write on a read socket becomes pending, so that a read
+// wait already under way also starts waiting for output (poll_kernel).
+// Created with the first slot; never closed.
+int wake_fd = -1;
 
 Slot* find(int fd) noexcept
 {
@@ -61,6 +67,9 @@ Slot* claim(int fd) noexcept
   if (fl < 0 || (fl & O_NONBLOCK) == 0 || ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 ||
       type != SOCK_STREAM) {
     return nullptr;
+  }
+  if (wake_fd < 0) {
+    wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); // stays -1 if refused: no wake-ups
   }
   free_slot->fd = fd;
   free_slot->begin = free_slot->end = 0;
@@ -168,46 +177,73 @@ int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
 
 int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept
 {
-  // Which entries also wait for output (a pending write on a read socket);
-  // Paho polls one socket, so a small fixed set is enough.
+  // Paho polls one socket; a wait on more (or with nothing of ours) is
+  // passed through as it is.
   constexpr nfds_t most = 4;
-  nfds_t widened[most];
-  nfds_t count = 0;
-  if (timeout != 0) {
+  pollfd local[most + 1];
+  bool ours = false;
+  int wake = -1;
+  if (timeout != 0 && nfds <= most) {
     std::lock_guard lock(slots_mutex);
-    for (nfds_t i = 0; i < nfds && count < most; ++i) {
-      Slot* s = fds[i].fd >= 0 ? find(fds[i].fd) : nullptr;
-      if (s != nullptr && s->write_pending && (fds[i].events & POLLIN) != 0 && (fds[i].events & POLLOUT) == 0) {
-        fds[i].events = static_cast<short>(fds[i].events | POLLOUT);
-        widened[count++] = i;
+    for (nfds_t i = 0; i < nfds; ++i) {
+      local[i] = fds[i];
+      Slot* s = fds[i].fd >= 0 && (fds[i].events & POLLIN) != 0 ? find(fds[i].fd) : nullptr;
+      if (s == nullptr) {
+        continue;
+      }
+      ours = true;
+      if (s->write_pending) {
+        local[i].events = static_cast<short>(local[i].events | POLLOUT);
       }
     }
+    wake = wake_fd;
   }
-  int rc = __poll(fds, nfds, timeout);
-  if (count == 0) {
+  if (!ours) {
+    return __poll(fds, nfds, timeout);
+  }
+  nfds_t n = nfds;
+  if (wake >= 0) {
+    local[n++] = pollfd{wake, POLLIN, 0};
+  }
+  int rc = __poll(local, n, timeout);
+  if (rc < 0) {
     return rc;
   }
-  const int saved_errno = errno;
-  for (nfds_t k = 0; k < count; ++k) {
-    pollfd& p = fds[widened[k]];
-    p.events = static_cast<short>(p.events & ~POLLOUT);
-    if (rc > 0 && p.revents == POLLOUT) {
-      --rc; // only writable: reported as nothing, the caller's next round writes
+  if (wake >= 0 && local[nfds].revents != 0) {
+    std::uint64_t count = 0;
+    while (::read(wake, &count, sizeof count) > 0) {
     }
-    p.revents = static_cast<short>(p.revents & ~POLLOUT);
   }
-  errno = saved_errno;
-  return rc;
+  // Report what the caller asked about: output readiness that only the
+  // widened wait asked for, and the wake-up, count as nothing, so that
+  // the caller's next round continues the write.
+  int ready = 0;
+  for (nfds_t i = 0; i < nfds; ++i) {
+    short revents = local[i].revents;
+    if ((fds[i].events & POLLOUT) == 0) {
+      revents = static_cast<short>(revents & ~POLLOUT);
+    }
+    fds[i].revents = revents;
+    ready += revents != 0 ? 1 : 0;
+  }
+  return ready;
 }
 
 void note_write(int fd, std::size_t requested, ssize_t written, int error) noexcept
 {
   std::lock_guard lock(slots_mutex);
   if (Slot* s = fd >= 0 ? find(fd) : nullptr) {
+    const bool was_pending = s->write_pending;
     if (written >= 0) {
       s->write_pending = static_cast<std::size_t>(written) < requested;
     } else {
       s->write_pending = error == EAGAIN || error == EWOULDBLOCK;
+    }
+    if (s->write_pending && !was_pending && wake_fd >= 0) {
+      // The receive thread may already wait for input only: wake it so
+      // that it waits for output too.
+      const std::uint64_t one = 1;
+      [[maybe_unused]] ssize_t ignored = ::write(wake_fd, &one, sizeof one);
     }
   }
 }

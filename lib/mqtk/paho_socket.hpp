@@ -46,7 +46,8 @@
 //    receive thread, whose read poll waits up to 1 s for input only: a
 //    30 MB publish took 5 s (mosquitto_pub: 1 s). writev() notes a partial
 //    write, and the receive thread's read poll then also wakes when the
-//    socket can take more, so the rest goes out as fast as the broker reads.
+//    socket can take more (an eventfd wakes a wait that was already under
+//    way), so the rest goes out as fast as the broker reads.
 //  - One write per message of output (poll). See receive_thread_idle.
 //
 // What Paho receives and sends is byte for byte what it would otherwise;
@@ -89,11 +90,12 @@ ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept;
 // kernel); -1 with errno when the kernel's poll failed.
 int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept;
 
-// The kernel's poll(fds, nfds, timeout), except that a socket that has been
-// read from and has a pending partial write (see note_write), and asked
-// for POLLIN, is also waited on for POLLOUT. Its POLLOUT is not reported:
-// the poll returns without it so that the caller's next round continues the
-// write.
+// The kernel's poll(fds, nfds, timeout), except that, when fds holds a
+// socket that has been read from and asked for POLLIN, the wait also ends
+// when that socket has a pending partial write (see note_write) and can
+// take more, or when a write on it becomes pending meanwhile. Neither is
+// reported (that POLLOUT was not asked for): the poll returns without it,
+// so that the caller's next round continues the write.
 int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept;
 
 // Records the outcome of a write of `requested` bytes on fd that returned

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -241,4 +242,37 @@ TEST_CASE("pending writes: a partial write makes a read wait also wake for outpu
   p.send("y");
   CHECK(ra::poll_kernel(&in, 1, 10000) == 1);
   CHECK(in.revents == POLLIN);
+}
+
+TEST_CASE("pending writes: a read wait already under way is woken when a write becomes pending")
+{
+  Pair p;
+  p.send("x");
+  CHECK(receive(p.ours, 1) == "x");
+  int small = 4096;
+  REQUIRE(::setsockopt(p.ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+
+  int result = -1;
+  std::chrono::steady_clock::duration waited{};
+  std::thread reader([&] {
+    pollfd in{p.ours, POLLIN, 0};
+    const auto before = std::chrono::steady_clock::now();
+    result = ra::poll_kernel(&in, 1, 20000);
+    waited = std::chrono::steady_clock::now() - before;
+  });
+  // Fill the socket until a write is partial, while the reader waits for input only.
+  std::string chunk(64 * 1024, 'a');
+  iovec iov{chunk.data(), chunk.size()};
+  ssize_t n = 0;
+  for (int i = 0; i < 1000 && (n = ::writev(p.ours, &iov, 1)) == static_cast<ssize_t>(chunk.size()); ++i) {
+  }
+  REQUIRE(n < static_cast<ssize_t>(chunk.size()));
+  // Drain it, so that the reader's widened wait sees the socket writable.
+  std::string sink(1 << 20, '\0');
+  for (ssize_t got = 1; got > 0;) {
+    got = ::recv(p.peer, sink.data(), sink.size(), MSG_DONTWAIT);
+  }
+  reader.join();
+  CHECK(result == 0); // woken, with nothing to report to Paho
+  CHECK(waited < std::chrono::seconds(10));
 }
