@@ -1,10 +1,9 @@
 #include "mqtk/connection.hpp"
-#include "mqtk/paho_socket.hpp"
-
-#include "mqtk/thread_scheduling.hpp"
 
 #include "mqtk/error.hpp"
 #include "mqtk/paho_library.hpp"
+#include "mqtk/paho_socket.hpp"
+#include "mqtk/thread_scheduling.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -20,9 +19,7 @@
 #include <vector>
 
 #include <netdb.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <fmt/format.h>

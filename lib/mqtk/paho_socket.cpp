@@ -34,6 +34,16 @@ struct Slot
   std::size_t end = 0;
   bool write_pending = false;
   std::array<char, capacity> data;
+
+  bool has_bytes() const noexcept { return begin < end; }
+
+  // Gives the slot to `owner` (-1: free), empty.
+  void reset(int owner) noexcept
+  {
+    fd = owner;
+    begin = end = 0;
+    write_pending = false;
+  }
 };
 
 std::mutex slots_mutex;
@@ -43,6 +53,7 @@ std::array<Slot, 2> slots;
 // Created with the first slot; never closed.
 int wake_fd = -1;
 
+// The slot of fd (-1 finds a free one).
 Slot* find(int fd) noexcept
 {
   for (Slot& s : slots) {
@@ -51,6 +62,12 @@ Slot* find(int fd) noexcept
     }
   }
   return nullptr;
+}
+
+// The slot of a caller's descriptor, or nullptr (also for a negative one).
+Slot* slot_of(int fd) noexcept
+{
+  return fd >= 0 ? find(fd) : nullptr;
 }
 
 // A slot for fd when it is a non-blocking socket (a refill must never
@@ -71,9 +88,7 @@ Slot* claim(int fd) noexcept
   if (wake_fd < 0) {
     wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); // stays -1 if refused: no wake-ups
   }
-  free_slot->fd = fd;
-  free_slot->begin = free_slot->end = 0;
-  free_slot->write_pending = false;
+  free_slot->reset(fd);
   return free_slot;
 }
 
@@ -102,7 +117,7 @@ ssize_t receive(int fd, void* buf, std::size_t len, int flags) noexcept
   }
   std::unique_lock lock(slots_mutex);
   Slot* s = find(fd);
-  if (s != nullptr && s->begin < s->end) {
+  if (s != nullptr && s->has_bytes()) {
     std::size_t n = take(*s, buf, len, (flags & MSG_PEEK) != 0);
     if (n == len || (flags & MSG_PEEK) != 0) {
       return static_cast<ssize_t>(n);
@@ -136,7 +151,7 @@ int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
     // time alone, so its keepalive check still ends the connection.
     bool all_read_sockets = true;
     for (nfds_t i = 0; i < nfds && all_read_sockets; ++i) {
-      const Slot* s = fds[i].fd >= 0 && fds[i].events == POLLOUT ? find(fds[i].fd) : nullptr;
+      const Slot* s = fds[i].events == POLLOUT ? slot_of(fds[i].fd) : nullptr;
       all_read_sockets = s != nullptr && !s->write_pending;
     }
     if (all_read_sockets) {
@@ -149,8 +164,8 @@ int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
   nfds_t buffered = 0;
   nfds_t others = 0;
   for (nfds_t i = 0; i < nfds; ++i) {
-    Slot* s = fds[i].fd >= 0 ? find(fds[i].fd) : nullptr;
-    if (s != nullptr && s->begin < s->end && (fds[i].events & POLLIN) != 0) {
+    const Slot* s = slot_of(fds[i].fd);
+    if (s != nullptr && s->has_bytes() && (fds[i].events & POLLIN) != 0) {
       ++buffered;
     } else if (fds[i].fd >= 0 && fds[i].events != 0) {
       ++others;
@@ -164,8 +179,8 @@ int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
   }
   int ready = 0;
   for (nfds_t i = 0; i < nfds; ++i) {
-    Slot* s = fds[i].fd >= 0 ? find(fds[i].fd) : nullptr;
-    if (s != nullptr && s->begin < s->end && (fds[i].events & POLLIN) != 0) {
+    const Slot* s = slot_of(fds[i].fd);
+    if (s != nullptr && s->has_bytes() && (fds[i].events & POLLIN) != 0) {
       fds[i].revents = static_cast<short>((others > 0 ? fds[i].revents : 0) | POLLIN);
     } else if (others == 0) {
       fds[i].revents = 0;
@@ -187,7 +202,7 @@ int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept
     std::lock_guard lock(slots_mutex);
     for (nfds_t i = 0; i < nfds; ++i) {
       local[i] = fds[i];
-      Slot* s = fds[i].fd >= 0 && (fds[i].events & POLLIN) != 0 ? find(fds[i].fd) : nullptr;
+      const Slot* s = (fds[i].events & POLLIN) != 0 ? slot_of(fds[i].fd) : nullptr;
       if (s == nullptr) {
         continue;
       }
@@ -232,7 +247,7 @@ int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept
 void note_write(int fd, std::size_t requested, ssize_t written, int error) noexcept
 {
   std::lock_guard lock(slots_mutex);
-  if (Slot* s = fd >= 0 ? find(fd) : nullptr) {
+  if (Slot* s = slot_of(fd)) {
     const bool was_pending = s->write_pending;
     if (written >= 0) {
       s->write_pending = static_cast<std::size_t>(written) < requested;
@@ -251,24 +266,22 @@ void note_write(int fd, std::size_t requested, ssize_t written, int error) noexc
 void forget(int fd) noexcept
 {
   std::lock_guard lock(slots_mutex);
-  if (Slot* s = fd >= 0 ? find(fd) : nullptr) {
-    s->fd = -1;
-    s->begin = s->end = 0;
-    s->write_pending = false;
+  if (Slot* s = slot_of(fd)) {
+    s->reset(-1);
   }
 }
 
 bool write_pending(int fd) noexcept
 {
   std::lock_guard lock(slots_mutex);
-  Slot* s = fd >= 0 ? find(fd) : nullptr;
+  const Slot* s = slot_of(fd);
   return s != nullptr && s->write_pending;
 }
 
 std::size_t buffered(int fd) noexcept
 {
   std::lock_guard lock(slots_mutex);
-  Slot* s = fd >= 0 ? find(fd) : nullptr;
+  const Slot* s = slot_of(fd);
   return s != nullptr ? s->end - s->begin : 0;
 }
 
