@@ -12,8 +12,8 @@
 namespace mqtk {
 
 // One client connection to a broker, on Paho MQTT C's MQTTAsync API. The
-// only module that talks to Paho (loaded at run time: the OpenSSL build only
-// for TLS): every Paho error is translated here into mqtk::Error with a
+// only module that talks to Paho (the OpenSSL build is loaded at run time,
+// only for TLS): every Paho error is translated here into mqtk::Error with a
 // one-line message naming host:port and the reason, and an exit code
 // following mosquitto's clients (1 for network failures and a Paho library
 // that cannot be loaded, the CONNACK code when the broker refuses). Paho's

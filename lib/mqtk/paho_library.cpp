@@ -3,6 +3,7 @@
 #include "mqtk/error.hpp"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <mutex>
 
@@ -10,18 +11,23 @@
 
 #include <fmt/format.h>
 
-// Why Paho C is loaded with dlopen instead of linked: Debian's Paho C++
-// library links the OpenSSL build of Paho C, so every run loaded and
-// relocated libssl/libcrypto even for plain tcp:// (measured: an empty
-// program linked with -lpaho-mqttpp3 starts in about 9 ms, with
-// -lpaho-mqtt3a in about 2.4 ms, a C++ hello in 3.9 ms). Choosing the
-// library at run time lets plain TCP and WebSocket runs load the small
-// non-TLS build and only TLS runs pay for OpenSSL.
+// Which Paho C a run uses, and why:
 //
-// RTLD_LOCAL keeps Paho's symbols out of the global scope; the library's own
-// references to poll() and usleep() are still resolved through the global
-// scope first, so they bind to the interposers the executables export (see
-// connection.cpp). RTLD_NOW reports a missing symbol here, not mid-run.
+// - Plain TCP and WebSockets: Debian's static libpaho-mqtt3a.a, linked into
+//   the executables (CMakeLists.txt). Nothing to load or relocate at start,
+//   and Paho's debug instrumentation can be replaced at link time (below).
+// - TLS: the OpenSSL build, libpaho-mqtt3as.so.1, loaded with dlopen only
+//   when a TLS connection is asked for, so plain runs never load OpenSSL
+//   (Debian's Paho C++ library links the OpenSSL build: an empty program
+//   linked with it starts in about 9 ms, a C++ hello in 3.9 ms). Both builds
+//   define the same names; the static copy is not exported from the
+//   executables, so the loaded library binds to its own functions.
+//
+// RTLD_LOCAL keeps the TLS build's symbols out of the global scope; its own
+// references to poll(), usleep() and the other calls of paho_socket.hpp are
+// still resolved through the global scope first, so they bind to the
+// definitions the executables export. RTLD_NOW reports a missing symbol
+// here, not mid-run.
 
 namespace mqtk {
 
@@ -50,9 +56,17 @@ void resolve(void* handle, const char* library, const char* name, Fn& fn)
 // Log_stackTrace and Log take about 10 % of the process's cycles. The
 // ring only ever reaches a user through MQTT_C_CLIENT_TRACE, so unless
 // that or MQTT_C_CLIENT_TRACE_LEVEL is set, record errors only.
+bool user_wants_trace()
+{
+  return std::getenv("MQTT_C_CLIENT_TRACE") != nullptr || std::getenv("MQTT_C_CLIENT_TRACE_LEVEL") != nullptr;
+}
+
+// Read by the StackTrace wrappers below; set before the first client exists.
+std::atomic<bool> forward_function_trace{false};
+
 void quiet_internal_trace(void* handle, const char* library)
 {
-  if (std::getenv("MQTT_C_CLIENT_TRACE") != nullptr || std::getenv("MQTT_C_CLIENT_TRACE_LEVEL") != nullptr) {
+  if (user_wants_trace()) {
     return;
   }
   decltype(&::MQTTAsync_setTraceLevel) set_trace_level = nullptr;
@@ -60,18 +74,46 @@ void quiet_internal_trace(void* handle, const char* library)
   set_trace_level(MQTTASYNC_TRACE_ERROR);
 }
 
-PahoLibrary load(bool tls)
+PahoLibrary linked()
 {
-  const char* library = tls ? "libpaho-mqtt3as.so.1" : "libpaho-mqtt3a.so.1";
+  PahoLibrary lib;
+  lib.global_init = &::MQTTAsync_global_init;
+  lib.createWithOptions = &::MQTTAsync_createWithOptions;
+  lib.destroy = &::MQTTAsync_destroy;
+  lib.setCallbacks = &::MQTTAsync_setCallbacks;
+  lib.connect = &::MQTTAsync_connect;
+  lib.sendMessage = &::MQTTAsync_sendMessage;
+  lib.subscribeMany = &::MQTTAsync_subscribeMany;
+  lib.unsubscribeMany = &::MQTTAsync_unsubscribeMany;
+  lib.disconnect = &::MQTTAsync_disconnect;
+  lib.isConnected = &::MQTTAsync_isConnected;
+  lib.freeMessage = &::MQTTAsync_freeMessage;
+  lib.free = &::MQTTAsync_free;
+  lib.strerror = &::MQTTAsync_strerror;
+  lib.getVersionInfo = &::MQTTAsync_getVersionInfo;
+  lib.reasonCodeToString = &::MQTTReasonCode_toString;
+  lib.propertiesAdd = &::MQTTProperties_add;
+  lib.propertiesFree = &::MQTTProperties_free;
+  if (user_wants_trace()) {
+    forward_function_trace.store(true, std::memory_order_relaxed);
+  } else {
+    ::MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+  }
+  return lib;
+}
+
+PahoLibrary loaded()
+{
+  const char* library = "libpaho-mqtt3as.so.1";
   void* handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
     throw Error(exit_code::failure, fmt::format("cannot load the MQTT library {}: {}{}", library,
                                                 why ? why : "unknown error",
-                                                tls ? " (needed for TLS)" : ""));
+                                                " (needed for TLS)"));
   }
   PahoLibrary lib;
-  lib.tls = tls;
+  lib.tls = true;
   resolve(handle, library, "MQTTAsync_global_init", lib.global_init);
   resolve(handle, library, "MQTTAsync_createWithOptions", lib.createWithOptions);
   resolve(handle, library, "MQTTAsync_destroy", lib.destroy);
@@ -106,7 +148,7 @@ const PahoLibrary& PahoLibrary::get(bool tls)
   if (!ready[i].load(std::memory_order_acquire)) {
     std::lock_guard lock(load_mutex);
     if (!ready[i].load(std::memory_order_relaxed)) {
-      libraries[i] = load(tls); // throws without publishing anything
+      libraries[i] = tls ? loaded() : linked(); // throws without publishing anything
       ready[i].store(true, std::memory_order_release);
     }
   }
@@ -114,3 +156,52 @@ const PahoLibrary& PahoLibrary::get(bool tls)
 }
 
 } // namespace mqtk
+
+// Debian builds Paho C without HIGH_PERFORMANCE, which leaves two debugging
+// aids compiled into every call of the static library:
+//  - an allocation tracker (Heap.c): Paho's malloc, realloc and free are
+//    macros for mymalloc, myrealloc and myfree, which add guard words and
+//    insert into or search a tree under one global mutex, per allocation;
+//  - a function-entry stack (StackTrace.c): every traced function calls
+//    StackTrace_entry and StackTrace_exit, each taking another global mutex.
+// Measured with perf on `mqtk-pub -l` (200 000 lines, QoS 0): mutex lock and
+// unlock, malloc and free took over 40 % of the publisher's cycles, and the
+// publisher used about 4 times mosquitto_pub's CPU. The linker's --wrap
+// sends every call from Paho's objects to the definitions below: plain
+// malloc, realloc and free (what a HIGH_PERFORMANCE build compiles in; every
+// block Paho allocates is allocated and freed through these, so the pairs
+// stay matched), and no stack bookkeeping unless the user asked for Paho's
+// trace (MQTT_C_CLIENT_TRACE), whose function-entry lines it feeds.
+extern "C" {
+void __real_StackTrace_entry(const char* name, int line, int trace_level);
+void __real_StackTrace_exit(const char* name, int line, void* return_value, int trace_level);
+
+void* __wrap_mymalloc(char*, int, std::size_t size)
+{
+  return std::malloc(size);
+}
+
+void* __wrap_myrealloc(char*, int, void* p, std::size_t size)
+{
+  return std::realloc(p, size);
+}
+
+void __wrap_myfree(char*, int, void* p)
+{
+  std::free(p);
+}
+
+void __wrap_StackTrace_entry(const char* name, int line, int trace_level)
+{
+  if (mqtk::forward_function_trace.load(std::memory_order_relaxed)) {
+    __real_StackTrace_entry(name, line, trace_level);
+  }
+}
+
+void __wrap_StackTrace_exit(const char* name, int line, void* return_value, int trace_level)
+{
+  if (mqtk::forward_function_trace.load(std::memory_order_relaxed)) {
+    __real_StackTrace_exit(name, line, return_value, trace_level);
+  }
+}
+}

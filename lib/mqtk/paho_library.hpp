@@ -6,9 +6,9 @@ extern "C" {
 
 namespace mqtk {
 
-// The Paho MQTT C (MQTTAsync) functions mqtk uses, resolved at run time from
-// the shared library. Only connection.cpp uses this; nothing in mqtk calls a
-// Paho function directly, so the executables have no link dependency on Paho.
+// The Paho MQTT C (MQTTAsync) functions mqtk uses: the plain build's, linked
+// in, or the TLS build's, resolved at run time from its shared library. Only
+// connection.cpp uses this; nothing else in mqtk calls a Paho function.
 struct PahoLibrary
 {
   decltype(&::MQTTAsync_global_init) global_init;
@@ -29,11 +29,13 @@ struct PahoLibrary
   decltype(&::MQTTProperties_add) propertiesAdd;
   decltype(&::MQTTProperties_free) propertiesFree;
 
-  // Loads the library once per process and returns its function table:
-  // "libpaho-mqtt3as.so.1" (built with OpenSSL) when `tls`, otherwise
-  // "libpaho-mqtt3a.so.1". The library stays loaded until the process ends.
-  // Throws Error (exit 1) naming the library and dlerror() when it cannot be
-  // loaded or lacks a function.
+  // The function table, set up once per process: when `tls`, loads
+  // "libpaho-mqtt3as.so.1" (built with OpenSSL), which stays loaded until
+  // the process ends; otherwise the linked plain build (Debian's
+  // libpaho-mqtt3a.a). Either way Paho's internal trace is turned down to
+  // errors unless MQTT_C_CLIENT_TRACE(_LEVEL) is set. Throws Error (exit 1)
+  // naming the library and dlerror() when the TLS build cannot be loaded or
+  // lacks a function.
   static const PahoLibrary& get(bool tls);
 
   // True for the OpenSSL build.

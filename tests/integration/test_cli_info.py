@@ -61,5 +61,16 @@ class CliInfoTest(BrokerTestCase):
         self.assertIn("Trace Output", out)
         self.assertRegex(out, r"PUBLISH.*msgid", "protocol trace lines are written at the requested level")
 
+    def test_paho_function_trace_is_honoured(self):
+        # The linked Paho's function-entry stack is switched off at link time
+        # (paho_library.cpp) but still feeds Paho's trace when asked for.
+        env = dict(os.environ, MQTT_C_CLIENT_TRACE="ON", MQTT_C_CLIENT_TRACE_LEVEL="MAXIMUM")
+        r = subprocess.run([tool("mqtk-pub"), "-p", self.port, "-t", "tr", "-m", "hi", "-q", "1"],
+                           capture_output=True, timeout=TIMEOUT, cwd=self.cwd, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode(errors="replace")
+        self.assertRegex(out, r"\(\d+\)> MQTTAsync_send:\d+", "function entries are traced")
+        self.assertRegex(out, r"\(\d+\)< MQTTAsync_send:\d+", "function exits are traced")
+
 if __name__ == "__main__":
     unittest.main()
