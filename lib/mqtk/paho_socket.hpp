@@ -8,10 +8,11 @@
 
 // The libc calls Paho MQTT C makes on its socket, answered by mqtk.
 //
-// Paho calls poll(), usleep(), recv(), writev() and close() through the
-// PLT. mqtk's executables define and export them (CMakeLists.txt,
-// -Wl,--export-dynamic-symbol), so Paho's shared library, loaded with
-// dlopen, binds to these definitions. mqtk's own code gets them too; for
+// mqtk's executables define poll(), usleep(), recv(), writev() and close():
+// the Paho build linked into them (plain TCP, websockets) calls these
+// definitions directly, and the executables also export them
+// (CMakeLists.txt, -Wl,--export-dynamic-symbol), so the TLS build's shared
+// library, loaded with dlopen, binds to them too. mqtk's own code gets them too; for
 // anything that is not Paho's socket they do what libc does. Each one
 // removes a cost measured with strace -f -tt and perf (README "Speed"):
 //
