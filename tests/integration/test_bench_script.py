@@ -56,6 +56,13 @@ class BenchScriptTest(unittest.TestCase):
             with self.subTest(row=rid):
                 self.assertEqual(rows[rid]["target"], ">= 0.8")
                 self.assertNotEqual(rows[rid]["baseline"], "mosquitto")
+        # The QoS 0 sink's ceiling (a subscriber doing no work per message)
+        # ran as often as the clients and received every byte.
+        for rid in ("sink_q0_raw", "sink_q0_json"):
+            with self.subTest(ceiling=rid):
+                ceiling = rows[rid]["details"]["null_subscriber"]
+                self.assertEqual(ceiling["runs"], result["config"]["stream_runs"])
+                self.assertGreater(ceiling["median_rate"], 0)
         self.assertEqual(result["config"]["quick"], True)
         self.assertIsInstance(result["all_pass"], bool)
 
