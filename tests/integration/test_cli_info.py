@@ -50,27 +50,28 @@ class CliInfoTest(BrokerTestCase):
         for event in ("CONNECT", "CONNACK", "SUBSCRIBE", "SUBACK"):
             self.assertIn(event.encode(), err)
 
-    def test_paho_trace_environment_is_honoured(self):
-        # mqtk turns Paho C's internal trace down to errors for speed, but
-        # not when the user asks for Paho's own trace.
-        env = dict(os.environ, MQTT_C_CLIENT_TRACE="ON", MQTT_C_CLIENT_TRACE_LEVEL="PROTOCOL")
+    def traced_publish(self, level):
+        """One QoS 1 publish with Paho's trace on stdout at `level`; its stdout."""
+        env = dict(os.environ, MQTT_C_CLIENT_TRACE="ON", MQTT_C_CLIENT_TRACE_LEVEL=level)
         r = subprocess.run([tool("mqtk-pub"), "-p", self.port, "-t", "tr", "-m", "hi", "-q", "1"],
                            capture_output=True, timeout=TIMEOUT, cwd=self.cwd, env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
-        out = r.stdout.decode(errors="replace")
+        return r.stdout.decode(errors="replace")
+
+    def test_paho_trace_environment_is_honoured(self):
+        # mqtk turns Paho C's internal trace down to errors for speed, but
+        # not when the user asks for Paho's own trace.
+        out = self.traced_publish("PROTOCOL")
         self.assertIn("Trace Output", out)
         self.assertRegex(out, r"PUBLISH.*msgid", "protocol trace lines are written at the requested level")
 
     def test_paho_function_trace_is_honoured(self):
         # The linked Paho's function-entry stack is switched off at link time
         # (paho_library.cpp) but still feeds Paho's trace when asked for.
-        env = dict(os.environ, MQTT_C_CLIENT_TRACE="ON", MQTT_C_CLIENT_TRACE_LEVEL="MAXIMUM")
-        r = subprocess.run([tool("mqtk-pub"), "-p", self.port, "-t", "tr", "-m", "hi", "-q", "1"],
-                           capture_output=True, timeout=TIMEOUT, cwd=self.cwd, env=env)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        out = r.stdout.decode(errors="replace")
+        out = self.traced_publish("MAXIMUM")
         self.assertRegex(out, r"\(\d+\)> MQTTAsync_send:\d+", "function entries are traced")
         self.assertRegex(out, r"\(\d+\)< MQTTAsync_send:\d+", "function exits are traced")
+
 
 if __name__ == "__main__":
     unittest.main()

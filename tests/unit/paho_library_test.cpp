@@ -17,19 +17,30 @@ struct PahoHeapInfo
 PahoHeapInfo* Heap_get_info(void);
 }
 
+namespace {
+
+// A client of the linked build that is never connected (so Paho starts no
+// thread), named `id`.
+MQTTAsync unconnected_client(const mqtk::PahoLibrary& paho, const char* id)
+{
+  MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+  paho.global_init(&init);
+  MQTTAsync client = nullptr;
+  MQTTAsync_createOptions options = MQTTAsync_createOptions_initializer;
+  REQUIRE(paho.createWithOptions(&client, "tcp://127.0.0.1:1", id, MQTTCLIENT_PERSISTENCE_NONE, nullptr, &options)
+          == MQTTASYNC_SUCCESS);
+  return client;
+}
+
+} // namespace
+
 TEST_CASE("paho_library: the plain build is linked, with Paho's allocation tracker replaced")
 {
   const mqtk::PahoLibrary& paho = mqtk::PahoLibrary::get(false);
   CHECK_FALSE(paho.tls);
   CHECK((paho.createWithOptions == &::MQTTAsync_createWithOptions));
 
-  MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
-  paho.global_init(&init);
-  MQTTAsync client = nullptr;
-  MQTTAsync_createOptions options = MQTTAsync_createOptions_initializer;
-  REQUIRE(paho.createWithOptions(&client, "tcp://127.0.0.1:1", "paho-library-test", MQTTCLIENT_PERSISTENCE_NONE,
-                                 nullptr, &options)
-          == MQTTASYNC_SUCCESS);
+  MQTTAsync client = unconnected_client(paho, "paho-library-test");
   // Paho allocated the client, its socket state and the id: with the
   // tracker in place (Debian's build), Heap_get_info counts those bytes.
   CHECK(Heap_get_info()->max_size == 0);
@@ -47,14 +58,8 @@ void MQTTAsync_writeComplete(int socket, int rc);
 TEST_CASE("paho_library: a completed pending write wakes Paho's send thread")
 {
   const mqtk::PahoLibrary& paho = mqtk::PahoLibrary::get(false);
-  MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
-  paho.global_init(&init);
   // A client keeps Paho's client list, which writeComplete searches, alive.
-  MQTTAsync client = nullptr;
-  MQTTAsync_createOptions options = MQTTAsync_createOptions_initializer;
-  REQUIRE(paho.createWithOptions(&client, "tcp://127.0.0.1:1", "paho-wake-test", MQTTCLIENT_PERSISTENCE_NONE,
-                                 nullptr, &options)
-          == MQTTASYNC_SUCCESS);
+  MQTTAsync client = unconnected_client(paho, "paho-wake-test");
   // Waits as the send thread does; Paho alone would let it sleep out the
   // timeout (ETIMEDOUT), however often writes complete.
   std::atomic<int> waited{-1};
