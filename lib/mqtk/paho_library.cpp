@@ -47,15 +47,6 @@ void resolve(void* handle, const char* library, const char* name, Fn& fn)
   fn = reinterpret_cast<Fn>(symbol);
 }
 
-// Debian builds Paho C without HIGH_PERFORMANCE, so its internal trace is
-// on at TRACE_MINIMUM: every traced function entry and exit, and every
-// Log() at that level or above (one per packet sent or received), is
-// formatted into an in-memory ring of 400 entries under a global mutex,
-// whether or not anyone ever reads it. Measured with perf on `mqtk-pub -l
-// -q 1` (symbols from Debian's static build of the same library):
-// Log_stackTrace and Log take about 10 % of the process's cycles. The
-// ring only ever reaches a user through MQTT_C_CLIENT_TRACE, so unless
-// that or MQTT_C_CLIENT_TRACE_LEVEL is set, record errors only.
 bool user_wants_trace()
 {
   return std::getenv("MQTT_C_CLIENT_TRACE") != nullptr || std::getenv("MQTT_C_CLIENT_TRACE_LEVEL") != nullptr;
@@ -64,6 +55,16 @@ bool user_wants_trace()
 // Read by the StackTrace wrappers below; set before the first client exists.
 std::atomic<bool> forward_function_trace{false};
 
+// Debian builds Paho C without HIGH_PERFORMANCE, so its internal trace is
+// on at TRACE_MINIMUM: every traced function entry and exit, and every
+// Log() at that level or above (one per packet sent or received), is
+// formatted into an in-memory ring of 400 entries under a global mutex,
+// whether or not anyone ever reads it. Measured with perf on `mqtk-pub -l
+// -q 1` (symbols from Debian's static build of the same library):
+// Log_stackTrace and Log take about 10 % of the process's cycles. The
+// ring only ever reaches a user through MQTT_C_CLIENT_TRACE, so unless
+// that or MQTT_C_CLIENT_TRACE_LEVEL is set, record errors only (here for
+// the loaded TLS build, in linked() for the linked one).
 void quiet_internal_trace(void* handle, const char* library)
 {
   if (user_wants_trace()) {
@@ -108,9 +109,8 @@ PahoLibrary loaded()
   void* handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    throw Error(exit_code::failure, fmt::format("cannot load the MQTT library {}: {}{}", library,
-                                                why ? why : "unknown error",
-                                                " (needed for TLS)"));
+    throw Error(exit_code::failure, fmt::format("cannot load the MQTT library {}: {} (needed for TLS)", library,
+                                                why ? why : "unknown error"));
   }
   PahoLibrary lib;
   lib.tls = true;
