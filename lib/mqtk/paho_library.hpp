@@ -6,6 +6,10 @@ extern "C" {
 
 namespace mqtk {
 
+// The file name of the TLS build of Paho, built beside the executables
+// (CMakeLists.txt).
+inline constexpr const char* tls_module_name = "mqtk-paho-tls.so";
+
 // The Paho MQTT C (MQTTAsync) functions mqtk uses: the plain build's, linked
 // in, or the TLS build's, resolved at run time from its shared library. Only
 // connection.cpp uses this; nothing else in mqtk calls a Paho function.
@@ -29,13 +33,13 @@ struct PahoLibrary
   decltype(&::MQTTProperties_add) propertiesAdd;
   decltype(&::MQTTProperties_free) propertiesFree;
 
-  // The function table, set up once per process: when `tls`, loads
-  // "libpaho-mqtt3as.so.1" (built with OpenSSL), which stays loaded until
-  // the process ends; otherwise the linked plain build (Debian's
-  // libpaho-mqtt3a.a). Either way Paho's internal trace is turned down to
-  // errors unless MQTT_C_CLIENT_TRACE(_LEVEL) is set. Throws Error (exit 1)
-  // naming the library and dlerror() when the TLS build cannot be loaded or
-  // lacks a function.
+  // The function table, set up once per process: when `tls`, loads the
+  // module `tls_module_name` from the executable's directory (Debian's
+  // static TLS build of Paho, built with mqtk), which stays loaded until the
+  // process ends; otherwise the linked plain build. Either way Paho's
+  // internal trace is turned down to errors unless MQTT_C_CLIENT_TRACE(_LEVEL)
+  // is set. Throws Error (exit 1) naming the module and dlerror() when it
+  // cannot be loaded.
   static const PahoLibrary& get(bool tls);
 
   // True for the OpenSSL build.

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from mqtk_testing import BrokerTestCase
+from mqtk_testing import BrokerTestCase, tool, wait_for
 
 OPENSSL = shutil.which("openssl")
 
@@ -82,6 +82,40 @@ class TlsTest(BrokerTestCase):
         self.assertNotIn("Received PUBLISH", self.broker.log())
         r = self.run_tool("mqtk-pub", "-L", url, "--cafile", self.ca, "--insecure", "-m", "x", port=False)
         self.assertEqual((r.returncode, r.stderr), (0, b""))
+
+    def test_tls_runs_on_the_module_built_beside_the_tools(self):
+        # Paho's TLS build comes from mqtk-paho-tls.so next to the
+        # executable (Debian's static build with mqtk's link-time changes),
+        # not from Debian's shared libpaho-mqtt3as.
+        sub = self.spawn_sub("-h", "localhost", "--cafile", self.ca, "-t", "tls/t", "-C", "1")
+        with open(f"/proc/{sub.pid}/maps") as f:
+            maps = f.read()
+        self.assertIn(os.path.join(os.path.realpath(os.path.dirname(tool("mqtk-sub"))), "mqtk-paho-tls.so"), maps)
+        self.assertNotIn("libpaho-mqtt3as", maps)
+        r = self.run_tool("mqtk-pub", "-h", "localhost", "--cafile", self.ca, "-t", "tls/t", "-m", "x")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(sub), (0, b"x\n", b""))
+
+    def test_missing_tls_module_is_named(self):
+        # A copy of mqtk-pub without the module beside it: plain TCP needs no
+        # Paho library at run time; TLS fails with one line naming the file.
+        lonely = tempfile.mkdtemp(prefix="mqtk-bin-")
+        try:
+            pub = os.path.join(lonely, "mqtk-pub")
+            shutil.copy(tool("mqtk-pub"), pub)
+            plain = self.extra_broker()
+            r = self.run_cmd([pub, "-p", str(plain.port), "-t", "plain/t", "-m", "x"])
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+            wait_for(lambda: "'plain/t'" in plain.log(), what="the plain publish to reach the broker")
+            r = self.run_cmd([pub, "-h", "localhost", "-p", self.port, "--cafile", self.ca, "-t", "tls/t", "-m", "x"])
+            self.assertEqual(r.returncode, 1)
+            err = r.stderr.decode(errors="replace")
+            self.assertEqual(err.count("\n"), 1, err)
+            self.assertIn(os.path.join(lonely, "mqtk-paho-tls.so"), err)
+            self.assertIn("needed for TLS", err)
+        finally:
+            shutil.rmtree(lonely, ignore_errors=True)
+        self.assertNotIn("'tls/t'", self.broker.log())
 
     def test_cafile_turns_tls_on(self):
         # As in mosquitto: giving a CA file means TLS on -p.
