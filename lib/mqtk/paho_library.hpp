@@ -11,7 +11,7 @@ namespace mqtk {
 inline constexpr const char* tls_module_name = "mqtk-paho-tls.so";
 
 // The Paho MQTT C (MQTTAsync) functions mqtk uses: the plain build's, linked
-// in, or the TLS build's, resolved at run time from its shared library. Only
+// in, or the TLS build's, from the module loaded at run time for TLS. Only
 // connection.cpp uses this; nothing else in mqtk calls a Paho function.
 struct PahoLibrary
 {
