@@ -97,6 +97,21 @@ class PubSubTest(BrokerTestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(out, data)
 
+    def test_line_mode_large_lines_under_backpressure(self):
+        # Lines larger than the socket takes at once: most writes are
+        # partial and finished by Paho's receive thread while the publish
+        # window is full (the send thread must be woken each time).
+        n, width = 300, 64 * 1024
+        data = b"".join(f"{i:06d}".encode() + b"x" * (width - 7) + b"\n" for i in range(n))
+        for qos in ("0", "1"):
+            with self.subTest(qos=qos):
+                sub = self.spawn_sub("-t", f"wide/{qos}", "-C", str(n), "-q", qos)
+                r = self.run_tool("mqtk-pub", "-t", f"wide/{qos}", "-l", "-q", qos, input=data)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                rc, out, err = self.finish(sub)
+                self.assertEqual((rc, err), (0, b""))
+                self.assertTrue(out == data, "lines lost, changed or out of order")
+
     def test_large_payload_from_file(self):
         # Larger than the socket buffers: Paho writes it in parts, and the
         # subscriber reads it past the read-ahead buffer.
