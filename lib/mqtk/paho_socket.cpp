@@ -17,6 +17,7 @@
 
 extern "C" int __poll(struct pollfd* fds, nfds_t nfds, int timeout);
 extern "C" int __close(int fd);
+extern "C" ssize_t __write(int fd, const void* buf, std::size_t count);
 
 namespace mqtk::paho_socket {
 
@@ -70,12 +71,18 @@ Slot* slot_of(int fd) noexcept
   return fd >= 0 ? find(fd) : nullptr;
 }
 
-// A slot for fd when it is a non-blocking socket (a refill must never
-// block while slots_mutex is held), or nullptr.
+// Descriptors claim() turned down (not non-blocking stream sockets), so
+// that their reads and writes are not examined again; forget() takes a
+// descriptor out when it is closed.
+std::array<int, 4> refused{-1, -1, -1, -1};
+std::size_t next_refused = 0;
+
+// A slot for fd when it is a non-blocking stream socket (a refill must
+// never block while slots_mutex is held), or nullptr.
 Slot* claim(int fd) noexcept
 {
   Slot* free_slot = find(-1);
-  if (free_slot == nullptr) {
+  if (free_slot == nullptr || std::find(refused.begin(), refused.end(), fd) != refused.end()) {
     return nullptr;
   }
   int fl = ::fcntl(fd, F_GETFL);
@@ -83,6 +90,7 @@ Slot* claim(int fd) noexcept
   socklen_t type_len = sizeof type;
   if (fl < 0 || (fl & O_NONBLOCK) == 0 || ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 ||
       type != SOCK_STREAM) {
+    refused[next_refused++ % refused.size()] = fd;
     return nullptr;
   }
   if (wake_fd < 0) {
@@ -246,19 +254,25 @@ int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept
 
 void note_write(int fd, std::size_t requested, ssize_t written, int error) noexcept
 {
+  const bool incomplete = written >= 0 ? static_cast<std::size_t>(written) < requested
+                                       : error == EAGAIN || error == EWOULDBLOCK;
   std::lock_guard lock(slots_mutex);
-  if (Slot* s = slot_of(fd)) {
+  Slot* s = slot_of(fd);
+  if (s == nullptr && fd >= 0) {
+    // The first write on a socket (CONNECT, or a TLS ClientHello: OpenSSL
+    // reads with read(), never through receive()) gives it its slot, so
+    // that a read wait on it can be woken when a later write is partial.
+    s = claim(fd);
+  }
+  if (s != nullptr) {
     const bool was_pending = s->write_pending;
-    if (written >= 0) {
-      s->write_pending = static_cast<std::size_t>(written) < requested;
-    } else {
-      s->write_pending = error == EAGAIN || error == EWOULDBLOCK;
-    }
+    s->write_pending = incomplete;
     if (s->write_pending && !was_pending && wake_fd >= 0) {
       // The receive thread may already wait for input only: wake it so
       // that it waits for output too.
       const std::uint64_t one = 1;
-      [[maybe_unused]] ssize_t ignored = ::write(wake_fd, &one, sizeof one);
+      // libc's own write: the exported one would come back here.
+      [[maybe_unused]] ssize_t ignored = __write(wake_fd, &one, sizeof one);
     }
   }
 }
@@ -269,6 +283,7 @@ void forget(int fd) noexcept
   if (Slot* s = slot_of(fd)) {
     s->reset(-1);
   }
+  std::replace(refused.begin(), refused.end(), fd, -1);
 }
 
 bool write_pending(int fd) noexcept
@@ -332,6 +347,17 @@ extern "C" ssize_t writev(int fd, const struct iovec* iov, int iovcnt)
   ssize_t written = ::syscall(SYS_writev, fd, iov, iovcnt);
   const int error = errno;
   mqtk::paho_socket::note_write(fd, requested, written, error);
+  errno = error;
+  return written;
+}
+
+// OpenSSL writes a TLS connection's records with write(): partial TLS
+// writes are noted the same way.
+extern "C" ssize_t write(int fd, const void* buf, std::size_t count)
+{
+  ssize_t written = __write(fd, buf, count);
+  const int error = errno;
+  mqtk::paho_socket::note_write(fd, count, written, error);
   errno = error;
   return written;
 }

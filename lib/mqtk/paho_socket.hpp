@@ -8,7 +8,8 @@
 
 // The libc calls Paho MQTT C makes on its socket, answered by mqtk.
 //
-// mqtk's executables define poll(), usleep(), recv(), writev() and close():
+// mqtk's executables define poll(), usleep(), recv(), writev(), write() and
+// close():
 // the Paho build linked into them (plain TCP, websockets) calls these
 // definitions directly, and the executables also export them
 // (CMakeLists.txt, -Wl,--export-dynamic-symbol), so the TLS build's module,
@@ -35,20 +36,24 @@
 //  - A write check per packet (poll). Before each packet it reads, Paho
 //    polls for output with a zero timeout (Socket_getReadySocket:
 //    poll(fds_write, n, 0); isReady() wants POLLOUT). For a socket it has
-//    read from (so connected; a connect in progress still asks the kernel)
-//    and no pending write, the answer is yes without a system call. When
+//    read from or written to (so connected; a connect in progress still
+//    asks the kernel) and no pending write, the answer is yes without a
+//    system call. When
 //    the socket is in fact full, Paho's next write is partial and Paho
 //    queues the rest as a pending write, as when the kernel's yes goes
 //    stale a moment later; from then on the kernel answers again, so the
 //    pending write is continued only when it can progress (each attempt
 //    renews Paho's last-sent time, which its keepalive check relies on).
-//  - Pending writes continued once a second (writev, poll). A packet larger
-//    than the socket buffer is written partly; Paho continues it from its
-//    receive thread, whose read poll waits up to 1 s for input only: a
-//    30 MB publish took 5 s (mosquitto_pub: 1 s). writev() notes a partial
-//    write, and the receive thread's read poll then also wakes when the
-//    socket can take more (an eventfd wakes a wait that was already under
-//    way), so the rest goes out as fast as the broker reads.
+//  - Pending writes continued once a second (writev, write, poll). A packet
+//    larger than the socket buffer is written partly; Paho continues it
+//    from its receive thread, whose read poll waits up to 1 s for input
+//    only: a 30 MB publish took 5 s (mosquitto_pub: 1 s). writev() (Paho's
+//    own writes) and write() (OpenSSL's, for TLS) note a partial write, and
+//    the receive thread's read poll then also wakes when the socket can
+//    take more (an eventfd wakes a wait that was already under way), so the
+//    rest goes out as fast as the broker reads. A socket gets its slot at
+//    its first read or write, whichever comes first, so that a TLS socket,
+//    which OpenSSL reads with read(), has one too.
 //  - One write per message of output (poll). See receive_thread_idle.
 //
 // What Paho receives and sends is byte for byte what it would otherwise;
@@ -101,7 +106,8 @@ int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept;
 
 // Records the outcome of a write of `requested` bytes on fd that returned
 // `written` (-1: failed with `error`): a write that did not take
-// everything leaves a write pending, one that did clears it.
+// everything leaves a write pending, one that did clears it. The first
+// write on a non-blocking stream socket without a slot claims one.
 void note_write(int fd, std::size_t requested, ssize_t written, int error) noexcept;
 
 // Drops fd's buffer (unread bytes included) and write state: call before

@@ -51,17 +51,19 @@ struct Pair
     REQUIRE(::write(peer, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
   }
 
-  // Writes to `ours` through the exported writev, with a small send
-  // buffer, until a write is partial (as Paho's large publishes are).
+  // Writes to `ours` through the exported writev (or write, as OpenSSL
+  // does for TLS), with a small send buffer, until a write is partial (as
+  // Paho's large publishes are).
   // False if none was within 1000 writes of 64 KiB.
-  bool write_until_partial() const
+  bool write_until_partial(bool through_write = false) const
   {
     int small = 4096;
     REQUIRE(::setsockopt(ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
     std::string chunk(64 * 1024, 'a');
     iovec iov{chunk.data(), chunk.size()};
     for (int i = 0; i < 1000; ++i) {
-      if (::writev(ours, &iov, 1) != static_cast<ssize_t>(chunk.size())) {
+      const ssize_t n = through_write ? ::write(ours, chunk.data(), chunk.size()) : ::writev(ours, &iov, 1);
+      if (n != static_cast<ssize_t>(chunk.size())) {
         return true;
       }
     }
@@ -257,6 +259,36 @@ TEST_CASE("pending writes: a partial write makes a read wait also wake for outpu
   p.send("y");
   CHECK(ra::poll_kernel(&in, 1, 10000) == 1);
   CHECK(in.revents == POLLIN);
+}
+
+TEST_CASE("pending writes: a socket never read from (TLS reads go through OpenSSL) is tracked from its first write")
+{
+  Pair p;
+  REQUIRE(p.write_until_partial(true));
+  CHECK(ra::write_pending(p.ours));
+  p.drain_peer();
+  pollfd in{p.ours, POLLIN, 0};
+  CHECK(ra::poll_kernel(&in, 1, 20000) == 0); // woken for output, which it did not ask about
+  char byte = 'b';
+  REQUIRE(::write(p.ours, &byte, 1) == 1);
+  CHECK_FALSE(ra::write_pending(p.ours));
+}
+
+TEST_CASE("pending writes: pipes and blocking sockets are not tracked")
+{
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_NONBLOCK) == 0);
+  std::string chunk(1 << 20, 'p');
+  CHECK(::write(fds[1], chunk.data(), chunk.size()) < static_cast<ssize_t>(chunk.size())); // a full pipe
+  CHECK_FALSE(ra::write_pending(fds[1]));
+  ::close(fds[0]);
+  ::close(fds[1]);
+
+  Pair blocking(false);
+  REQUIRE(::write(blocking.ours, "x", 1) == 1);
+  blocking.send("y");
+  CHECK(receive(blocking.ours, 1) == "y");
+  CHECK(ra::buffered(blocking.ours) == 0);
 }
 
 TEST_CASE("pending writes: a read wait already under way is woken when a write becomes pending")
