@@ -1,6 +1,5 @@
 #include "mqtk/paho_linked.hpp"
-
-#include <cstdlib>
+#include "mqtk/paho_wraps.hpp"
 
 // Debian builds Paho C without HIGH_PERFORMANCE, so its internal trace is
 // on at TRACE_MINIMUM: every Log() at that level or above (one per packet
@@ -29,7 +28,7 @@ extern "C" void mqtk_paho_linked_functions(mqtk::PahoLibrary* lib)
   lib->reasonCodeToString = &::MQTTReasonCode_toString;
   lib->propertiesAdd = &::MQTTProperties_add;
   lib->propertiesFree = &::MQTTProperties_free;
-  if (std::getenv("MQTT_C_CLIENT_TRACE") == nullptr && std::getenv("MQTT_C_CLIENT_TRACE_LEVEL") == nullptr) {
+  if (!mqtk::paho_trace_asked_for()) {
     ::MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
   }
 }

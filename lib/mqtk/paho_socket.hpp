@@ -9,9 +9,8 @@
 // The libc calls Paho MQTT C makes on its socket, answered by mqtk.
 //
 // mqtk's executables define poll(), usleep(), recv(), writev(), write() and
-// close():
-// the Paho build linked into them (plain TCP, websockets) calls these
-// definitions directly, and the executables also export them
+// close(): the Paho build linked into them (plain TCP, websockets) calls
+// these definitions directly, and the executables also export them
 // (CMakeLists.txt, -Wl,--export-dynamic-symbol), so the TLS build's module,
 // loaded with dlopen, binds to them too. mqtk's own code gets them too; for
 // anything that is not Paho's socket they do what libc does. Each one

@@ -17,6 +17,12 @@
 // (CMakeLists.txt: the plain build in the executables, the TLS build in the
 // mqtk-paho-tls module), so that every call from Paho's objects to SYMBOL
 // reaches __wrap_SYMBOL. README "Speed" has the measurements.
+// True when the process was started with Paho's trace asked for
+// (MQTT_C_CLIENT_TRACE or MQTT_C_CLIENT_TRACE_LEVEL set); read once.
+namespace mqtk {
+bool paho_trace_asked_for() noexcept;
+}
+
 extern "C" {
 
 // Plain malloc, realloc and free: what a HIGH_PERFORMANCE build compiles
