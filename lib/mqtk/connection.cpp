@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <deque>
 #include <functional>
 #include <condition_variable>
 #include <cstdint>
@@ -16,9 +19,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +50,8 @@ constexpr std::uint64_t qos0_window = 128;
 // Paho counts every queued publish against maxBufferedMessages (default
 // 100), connected or not; leave room for the QoS 0 window.
 constexpr int max_buffered = 2 * static_cast<int>(qos0_window);
+// Outcome::code of a wait that reached its deadline (not a Paho code).
+constexpr int wait_timed_out = -1000;
 
 std::string_view connack_reason_v3(int rc)
 {
@@ -87,6 +95,41 @@ std::string diagnose_network_failure(const ConnectionOptions& o)
   return reason;
 }
 
+// Why a connect got no CONNACK in time: a TCP connection of our own, given
+// a quarter of a second, tells a broker that accepts and stays silent from
+// one that does not accept at all.
+std::string diagnose_silence(const ConnectionOptions& o)
+{
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  if (::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &result) != 0) {
+    return "no TCP connection";
+  }
+  bool accepted = false;
+  for (addrinfo* ai = result; ai != nullptr && !accepted; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      accepted = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof error;
+      accepted = ::poll(&p, 1, 250) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(result);
+  if (!accepted) {
+    return "no TCP connection";
+  }
+  return o.tls ? "the broker accepted the TCP connection but completed no TLS handshake and CONNACK"
+               : "the broker accepted the TCP connection but sent no CONNACK";
+}
+
 // Once per library. The TLS build initialises OpenSSL here; the plain build
 // has no OpenSSL to initialise.
 void global_init(const PahoLibrary& paho)
@@ -111,6 +154,22 @@ struct Outcome
 };
 
 struct State;
+
+// A message queued by a publish from Paho's receiving thread.
+struct Outgoing
+{
+  std::string topic;
+  std::string payload;
+  int qos = 0;
+  bool retain = false;
+};
+
+// True on Paho's receiving thread (it delivers every message, for every
+// client in the process). Waiting there for Paho (a free slot in the
+// publish window, an acknowledgement) deadlocks: that thread holds Paho's
+// client lock during the message callback, and it is the one that reads
+// the acknowledgements.
+thread_local bool on_receiving_thread = false;
 
 // One connect, subscribe, unsubscribe or disconnect in flight: the context
 // pointer Paho hands back to the callbacks.
@@ -147,6 +206,14 @@ struct State
   std::uint64_t q0_issued = 0;
   std::uint64_t q0_written = 0;
   std::optional<Outcome> publish_failure;
+
+  // Messages published from Paho's receiving thread (see
+  // Connection::publish), in order, for the sender thread; `sending` while
+  // it publishes one it has taken. Its first failure ends it and is kept
+  // for flush().
+  std::deque<Outgoing> outbox;
+  bool sending = false;
+  std::optional<Error> outbox_failure;
 };
 
 Outcome failure_of(const MQTTAsync_failureData* data)
@@ -296,6 +363,7 @@ void set_delivery_callbacks(MQTTAsync_responseOptions& response, void* context, 
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
 {
   auto& s = *static_cast<State*>(context);
+  on_receiving_thread = true;
   if (s.idle_handler && paho_socket::receive_thread_idle == nullptr) {
     paho_socket::receive_thread_idle = &s.idle_handler;
   }
@@ -346,6 +414,7 @@ struct Connection::Impl
   std::unique_ptr<State> state;
   MQTTAsync client = nullptr;
   bool connect_called = false;
+  std::thread sender; // publishes the outbox; started by the first post()
 
   Impl(const ConnectionOptions& o, std::string_view tool_name)
     : options(o),
@@ -387,9 +456,76 @@ struct Connection::Impl
       }
       return;
     }
-    state->detached.store(true, std::memory_order_release);
+    {
+      std::lock_guard lock(state->mutex);
+      state->detached.store(true, std::memory_order_release);
+      state->changed.notify_all();
+    }
+    if (sender.joinable()) {
+      sender.join(); // it uses this Impl; it stops at once once detached
+    }
     (void)state.release();
   }
+
+  // Receiving thread: queues a message for the sender thread and returns at
+  // once. A failure (also: no thread) is kept for flush().
+  void post(std::string_view topic, std::string_view payload, int qos, bool retain) noexcept
+  {
+    State& s = *state;
+    std::lock_guard lock(s.mutex);
+    if (s.outbox_failure || s.detached.load(std::memory_order_acquire)) {
+      return;
+    }
+    try {
+      s.outbox.push_back(Outgoing{std::string(topic), std::string(payload), qos, retain});
+      if (!sender.joinable()) {
+        sender = std::thread([this] { send_outbox(); });
+      }
+    } catch (const std::exception& e) {
+      s.outbox.clear();
+      s.outbox_failure.emplace(exit_code::failure, fmt::format("publish on {} failed: {}", endpoint_text(options),
+                                                               e.what()));
+    }
+    s.changed.notify_all();
+  }
+
+  // The sender thread: publishes what post() queued, in order, waiting for
+  // the publish window like any other caller (the receiving thread, free
+  // again, reads the acknowledgements that open it).
+  void send_outbox() noexcept
+  {
+    State& s = *state;
+    std::unique_lock lock(s.mutex);
+    while (true) {
+      s.changed.wait(lock, [&] { return !s.outbox.empty() || s.detached.load(std::memory_order_acquire); });
+      if (s.detached.load(std::memory_order_acquire)) {
+        return;
+      }
+      Outgoing m = std::move(s.outbox.front());
+      s.outbox.pop_front();
+      bool more = !s.outbox.empty();
+      s.sending = true;
+      lock.unlock();
+      std::optional<Error> failure;
+      try {
+        publish_now(m.topic, m.payload, m.qos, m.retain, more);
+      } catch (const Error& e) {
+        failure = e;
+      } catch (const std::exception& e) {
+        failure.emplace(exit_code::failure, fmt::format("publish on {} failed: {}", endpoint_text(options), e.what()));
+      }
+      lock.lock();
+      s.sending = false;
+      if (failure && !s.outbox_failure) {
+        s.outbox_failure = std::move(failure);
+        s.outbox.clear();
+      }
+      s.changed.notify_all();
+    }
+  }
+
+  // Connection::publish on any thread but the receiving one.
+  void publish_now(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows);
 
   std::string error_text(int rc) const
   {
@@ -465,16 +601,23 @@ struct Connection::Impl
 
   // Waits for a request's callback, or for the connection to break. A
   // request abandoned that way stays allocated: Paho may still call back.
-  Outcome wait(std::unique_ptr<Request> request)
+  // With a deadline, a wait that reaches it ends with wait_timed_out.
+  Outcome wait(std::unique_ptr<Request> request, std::optional<std::chrono::steady_clock::time_point> deadline = {})
   {
     State& s = *state;
     std::unique_lock lock(s.mutex);
-    s.changed.wait(lock, [&] { return request->outcome.done || s.lost; });
+    auto ended = [&] { return request->outcome.done || s.lost; };
+    bool timed_out = false;
+    if (deadline) {
+      timed_out = !s.changed.wait_until(lock, *deadline, ended);
+    } else {
+      s.changed.wait(lock, ended);
+    }
     if (!request->outcome.done) {
       (void)request.release();
       Outcome o;
       o.done = true;
-      o.code = MQTTASYNC_DISCONNECTED;
+      o.code = timed_out ? wait_timed_out : MQTTASYNC_DISCONNECTED;
       return o;
     }
     return std::move(request->outcome);
@@ -513,8 +656,9 @@ void Connection::on_connection_lost(LostHandler handler)
   m_impl->state->lost_handler = std::move(handler);
 }
 
-void Connection::connect()
+void Connection::connect(std::optional<std::chrono::steady_clock::time_point> deadline)
 {
+  const auto started = std::chrono::steady_clock::now();
   auto& impl = *m_impl;
   const auto& o = impl.options;
   State& s = *impl.state;
@@ -533,7 +677,9 @@ void Connection::connect()
   MQTTAsync_connectOptions co = s.v5 ? v5_defaults : v3_defaults;
   co.MQTTVersion = o.mqtt_version == 3 ? MQTTVERSION_3_1 : o.mqtt_version == 4 ? MQTTVERSION_3_1_1 : MQTTVERSION_5;
   co.keepAliveInterval = o.keepalive;
-  co.connectTimeout = static_cast<int>(std::max(1.0, o.connect_timeout));
+  // Paho checks its connect timeout about once a second (--connect-timeout 1
+  // took 3 s), so connect() keeps the exact one below; Paho's comes later.
+  co.connectTimeout = static_cast<int>(std::ceil(std::max(1.0, o.connect_timeout))) + 2;
   co.maxInflight = o.max_inflight;
   co.automaticReconnect = 0;
 
@@ -624,8 +770,17 @@ void Connection::connect()
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate_connect_failure(rc, 0, "");
   }
-  // Bounded by Paho's connect timeout (co.connectTimeout).
-  Outcome outcome = impl.wait(std::move(request));
+  const auto timeout_at = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(o.connect_timeout));
+  const bool deadline_first = deadline && *deadline < timeout_at;
+  Outcome outcome = impl.wait(std::move(request), deadline_first ? *deadline : timeout_at);
+  if (outcome.code == wait_timed_out) {
+    if (deadline_first) {
+      throw Error(exit_code::timeout, fmt::format("while connecting to {}", endpoint_text(o)));
+    }
+    throw Error(exit_code::failure, fmt::format("cannot connect to {}: timed out after {} s (--connect-timeout): {}",
+                                                endpoint_text(o), o.connect_timeout, diagnose_silence(o)));
+  }
   if (!outcome.ok) {
     throw impl.translate_connect_failure(outcome.code, outcome.reason, outcome.message);
   }
@@ -634,7 +789,17 @@ void Connection::connect()
 
 void Connection::publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows)
 {
-  auto& impl = *m_impl;
+  if (on_receiving_thread) {
+    m_impl->post(topic, payload, qos, retain);
+    return;
+  }
+  m_impl->publish_now(topic, payload, qos, retain, more_follows);
+}
+
+void Connection::Impl::publish_now(std::string_view topic, std::string_view payload, int qos, bool retain,
+                                   bool more_follows)
+{
+  auto& impl = *this;
   State& s = *impl.state;
   std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, impl.options.max_inflight));
   std::unique_ptr<Q0Mark> mark;
@@ -642,16 +807,20 @@ void Connection::publish(std::string_view topic, std::string_view payload, int q
     std::unique_lock lock(s.mutex);
     impl.throw_publish_failure();
     if (qos == 0) {
-      s.changed.wait(lock, [&] { return s.q0_issued - s.q0_written < window || s.publish_failure || s.lost; });
+      s.changed.wait(lock, [&] {
+        return s.q0_issued - s.q0_written < window || s.publish_failure || s.lost || s.detached.load();
+      });
     } else {
       // Resumes as soon as one acknowledgement frees a slot. Waiting for
       // half the window to drain instead stalled 40 ms per wait (measured):
       // mosquitto does not set TCP_NODELAY by default, so its PUBACKs wait
       // for our delayed TCP ACK unless a PUBLISH of ours carries it.
-      s.changed.wait(lock, [&] { return s.issued - s.completed < window || s.publish_failure || s.lost; });
+      s.changed.wait(lock, [&] {
+        return s.issued - s.completed < window || s.publish_failure || s.lost || s.detached.load();
+      });
     }
     impl.throw_publish_failure();
-    if (s.lost) {
+    if (s.lost || s.detached.load()) {
       throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
     }
     if (qos == 0) {
@@ -701,15 +870,23 @@ void Connection::flush()
   auto& impl = *m_impl;
   State& s = *impl.state;
   std::unique_lock lock(s.mutex);
-  auto all_done = [&] { return s.completed == s.issued && s.q0_written == s.q0_issued; };
-  s.changed.wait(lock, [&] { return all_done() || s.lost; });
+  auto all_done = [&] {
+    return s.outbox.empty() && !s.sending && s.completed == s.issued && s.q0_written == s.q0_issued;
+  };
+  s.changed.wait(lock, [&] { return all_done() || s.lost || s.outbox_failure; });
+  if (s.outbox_failure) {
+    Error failure = std::move(*s.outbox_failure);
+    s.outbox_failure.reset();
+    throw failure;
+  }
   impl.throw_publish_failure();
   if (!all_done()) {
     throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
   }
 }
 
-std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, int qos)
+std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, int qos,
+                                       std::optional<std::chrono::steady_clock::time_point> deadline)
 {
   auto& impl = *m_impl;
   if (filters.empty()) {
@@ -730,7 +907,10 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate(rc, 0, "subscribe");
   }
-  Outcome outcome = impl.wait(std::move(request));
+  Outcome outcome = impl.wait(std::move(request), deadline);
+  if (outcome.code == wait_timed_out) {
+    throw Error(exit_code::timeout, fmt::format("while subscribing on {}", endpoint_text(impl.options)));
+  }
   if (!outcome.ok) {
     // Paho reports a SUBACK that refuses the only filter as a failure; it
     // is a granted code like any other (sub.cpp reports refused filters).
@@ -746,7 +926,8 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
   return outcome.granted;
 }
 
-void Connection::unsubscribe(const std::vector<std::string>& filters)
+void Connection::unsubscribe(const std::vector<std::string>& filters,
+                             std::optional<std::chrono::steady_clock::time_point> deadline)
 {
   auto& impl = *m_impl;
   if (filters.empty()) {
@@ -765,7 +946,10 @@ void Connection::unsubscribe(const std::vector<std::string>& filters)
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate(rc, 0, "unsubscribe");
   }
-  Outcome outcome = impl.wait(std::move(request));
+  Outcome outcome = impl.wait(std::move(request), deadline);
+  if (outcome.code == wait_timed_out) {
+    throw Error(exit_code::timeout, fmt::format("while unsubscribing on {}", endpoint_text(impl.options)));
+  }
   if (!outcome.ok || outcome.reason >= 0x80) {
     throw impl.translate(outcome.code, outcome.reason, "unsubscribe");
   }

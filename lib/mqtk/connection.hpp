@@ -3,7 +3,9 @@
 #include "mqtk/connection_options.hpp"
 #include "mqtk/message.hpp"
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,8 +50,13 @@ public:
   // Called on Paho's thread when an established connection breaks.
   void on_connection_lost(LostHandler handler);
 
-  // Connects and waits for CONNACK (at most --connect-timeout). Throws Error.
-  void connect();
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+  // Connects and waits for CONNACK, at most --connect-timeout (then Error,
+  // exit 1, saying whether the TCP connection was made) and at most until
+  // `deadline` (then Error with exit_code::timeout and the text "while
+  // connecting to HOST:PORT", for the caller to complete). Throws Error.
+  void connect(Deadline deadline = {});
 
   // Queues a message. At QoS 1 and 2 at most -M messages are unacknowledged
   // at once: this call waits for the oldest when the window is full. Throws
@@ -57,19 +64,25 @@ public:
   // `more_follows`: the caller is about to publish again at once; at QoS 0
   // Paho then reports this message's write together with a later one
   // (flush() still covers it). Pass false for the last of a burst.
+  // From a message handler (Paho's receiving thread) it never waits: the
+  // message is queued, in order, for a thread of the connection's own, and
+  // a failure is reported by flush().
   void publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows = false);
 
   // Waits until every queued message was written (QoS 0) or acknowledged
-  // (QoS 1 and 2). Throws Error (also when the connection breaks first).
+  // (QoS 1 and 2), those queued from a message handler included. Throws
+  // Error (also when the connection breaks first). Not from a handler.
   void flush();
 
   // Subscribes to every filter at `qos` and waits for SUBACK. Returns the
   // granted QoS per filter (128 or more: refused, also when it is the only
-  // filter). Throws Error.
-  std::vector<int> subscribe(const std::vector<std::string>& filters, int qos);
+  // filter). Throws Error; past `deadline`, with exit_code::timeout and the
+  // text "while subscribing on HOST:PORT".
+  std::vector<int> subscribe(const std::vector<std::string>& filters, int qos, Deadline deadline = {});
 
-  // Unsubscribes and waits for UNSUBACK. Throws Error.
-  void unsubscribe(const std::vector<std::string>& filters);
+  // Unsubscribes and waits for UNSUBACK. Throws Error; past `deadline` as
+  // subscribe() does.
+  void unsubscribe(const std::vector<std::string>& filters, Deadline deadline = {});
 
   // Sends DISCONNECT after the messages already queued and waits for it to
   // be written (call flush() first to wait for acknowledgements). Never

@@ -129,10 +129,13 @@ ExecRunner::~ExecRunner()
   wait_all();
 }
 
-void ExecRunner::run(const MessageView& message)
+bool ExecRunner::run(const MessageView& message)
 {
   std::unique_lock lock(m_mutex);
-  m_changed.wait(lock, [this] { return m_running < m_max_jobs; });
+  m_changed.wait(lock, [this] { return m_running < m_max_jobs || m_cancelled; });
+  if (m_cancelled) {
+    return false;
+  }
   join_done_locked();
   ++m_running;
   const auto job = m_jobs.emplace(m_jobs.end());
@@ -179,7 +182,7 @@ void ExecRunner::run(const MessageView& message)
     abandon();
     failed_run(fmt::format("--exec '{}' could not be started for message on topic '{}': {}", m_argv.front(),
                            message.topic, std::system_category().message(error)));
-    return;
+    return true;
   }
   int error = 0;
   pid_t pid = -1;
@@ -197,7 +200,7 @@ void ExecRunner::run(const MessageView& message)
     abandon();
     failed_run(fmt::format("--exec '{}' could not be started for message on topic '{}': {}", m_argv.front(),
                            message.topic, std::system_category().message(error)));
-    return;
+    return true;
   }
   m_started.fetch_add(1, std::memory_order_relaxed);
   ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);
@@ -213,6 +216,14 @@ void ExecRunner::run(const MessageView& message)
     lock.unlock();
     supervise(*job);
   }
+  return true;
+}
+
+void ExecRunner::cancel() noexcept
+{
+  std::lock_guard guard(m_mutex);
+  m_cancelled = true;
+  m_changed.notify_all();
 }
 
 void ExecRunner::supervise(Job& job) noexcept

@@ -45,10 +45,16 @@ public:
   ~ExecRunner();
 
   // Starts the command for message; when max_jobs children are running,
-  // first blocks until one has exited (backpressure). A command that cannot
-  // be started (not found: ENOENT, not executable: EACCES) is reported and
-  // counted as failed. The message is copied; it need not outlive the call.
-  void run(const MessageView& message);
+  // first blocks until one has exited (backpressure) or cancel() is called.
+  // A command that cannot be started (not found: ENOENT, not executable:
+  // EACCES) is reported and counted as failed. The message is copied; it
+  // need not outlive the call. Returns false when cancelled (nothing
+  // started).
+  bool run(const MessageView& message);
+
+  // From any thread: a run() waiting for a free slot returns at once, and
+  // every later run() starts nothing. Children already running go on.
+  void cancel() noexcept;
 
   // Blocks until every child started so far has exited and been reaped.
   void wait_all() noexcept;
@@ -85,6 +91,7 @@ private:
   std::mutex m_mutex;
   std::condition_variable m_changed;
   int m_running = 0;     // slots taken: children alive or being started
+  bool m_cancelled = false;
   std::list<Job> m_jobs; // guarded by m_mutex; stable addresses for threads
 
   std::atomic<std::uint64_t> m_started{0};

@@ -33,8 +33,9 @@ bool scan_json_number(std::string_view text, std::size_t& i) noexcept;
 // text when it is UTF-8; otherwise `"payload_base64":"..."`.
 void append_payload_member(std::string& out, std::string_view payload);
 
-// Deepest array/object nesting accepted by append_minified_json.
-inline constexpr std::size_t max_json_depth = 512;
+// Deepest array/object nesting accepted by append_minified_json: cJSON's
+// limit, so whatever mosquitto_sub prints as JSON, mqtk does too.
+inline constexpr std::size_t max_json_depth = 1000;
 
 // When `text` is one complete JSON value (RFC 8259, UTF-8, surrounding
 // whitespace allowed, nesting at most max_json_depth) appends it without

@@ -298,6 +298,8 @@ bool scan_member_key(std::string_view s, std::size_t& i) noexcept
   return true;
 }
 
+static_assert(PayloadValue::max_json_depth == max_json_depth, "what -j prints as JSON, --where reads as JSON");
+
 // The containers open at each depth are kept in fixed arrays rather than on
 // the call stack, so hostile nesting cannot overflow anything. Every container
 // (in document order) gets its end offset recorded in spans, which lets
@@ -310,7 +312,7 @@ bool validate_json(std::string_view s, std::size_t& root,
   if (s.size() >= UINT32_MAX) {
     return false;
   }
-  std::array<std::uint64_t, max_depth / 64> is_object{};
+  std::array<std::uint64_t, (max_depth + 63) / 64> is_object{};
   std::array<std::uint32_t, max_depth> open{};
   std::size_t depth = 0;
   const auto push = [&](bool object) {

@@ -55,8 +55,9 @@ JsonPath parse_path(std::string_view text, std::string_view option_name = "--pat
 class PayloadValue
 {
 public:
-  // JSON nested deeper than this is treated as "not JSON".
-  static constexpr std::size_t max_json_depth = 512;
+  // JSON nested deeper than this is treated as "not JSON" (the output's
+  // limit, json_text.hpp).
+  static constexpr std::size_t max_json_depth = 1000;
 
   // Views message; the message's bytes must outlive this object's use.
   explicit PayloadValue(const MessageView& message) noexcept;

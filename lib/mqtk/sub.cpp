@@ -1,5 +1,6 @@
 #include "mqtk/sub.hpp"
 
+#include "mqtk/alarm.hpp"
 #include "mqtk/connection.hpp"
 #include "mqtk/error.hpp"
 #include "mqtk/exec_runner.hpp"
@@ -90,10 +91,20 @@ void validate(SubOptions& o)
 
 namespace {
 
+// How long output still being written and commands waiting for a slot get
+// after -W or a signal, before they are cut short.
+constexpr auto stop_grace = std::chrono::milliseconds(250);
+
 // Prints messages on the thread that receives them: no hand-off to another
 // thread (which cost two futex calls per message), and output is written
 // once per batch of ready messages, when Connection::on_idle reports that
 // nothing more is waiting. The main thread only waits for the end.
+//
+// Two locks, so that ending never waits for output: m_mutex guards the
+// receiving side (format, rules, output, counts) and may be held across a
+// blocking write(2) or a wait for an --exec slot; m_end_mutex guards only
+// the end, so a signal, -W and the main thread always act at once, and the
+// end cuts short whatever blocks the receiving side (stop_grace).
 class Subscriber
 {
 public:
@@ -119,12 +130,15 @@ public:
   // Receiving thread: one message.
   void on_message(const MessageView& m)
   {
+    if (ended()) {
+      return;
+    }
     std::lock_guard lock(m_mutex);
-    if (m_end != End::running) {
+    if (ended()) {
       return;
     }
     handle(m);
-    if (m_end == End::running && m_writer.buffer().size() >= flush_threshold) {
+    if (!ended() && m_writer.buffer().size() >= flush_threshold) {
       flush_locked();
     }
   }
@@ -138,30 +152,44 @@ public:
     }
   }
 
-  // Any thread: ends the run (first reason wins).
-  void stop(End why, std::string reason = {})
+  // Any thread: ends the run (first reason wins). Never blocks.
+  void stop(End why, std::string reason = {}) { end(why, std::move(reason)); }
+
+  // Signal thread: ends the run; when it was already ending (-C reached,
+  // connection lost) whatever still blocks is cut short at once.
+  void stop_by_signal()
   {
-    std::lock_guard lock(m_mutex);
-    end_locked(why, std::move(reason));
+    if (!end(End::signal, {})) {
+      cut_short();
+    }
   }
 
-  // Main thread: waits for the end or the deadline, then stops receiving,
-  // writes what is left and returns why it ended.
-  End wait(std::optional<std::chrono::steady_clock::time_point> deadline)
+  // Main thread: waits for the end or the deadline, stops receiving, writes
+  // what is left (cut short after stop_grace when -W or a signal ended the
+  // run) and returns why it ended.
+  End wait(Connection::Deadline deadline)
   {
-    std::unique_lock lock(m_mutex);
-    auto ended = [this] { return m_end != End::running; };
-    if (deadline) {
-      if (!m_changed.wait_until(lock, *deadline, ended)) {
-        end_locked(End::timeout, {});
+    {
+      std::unique_lock lock(m_end_mutex);
+      auto is_over = [this] { return ended(); };
+      if (deadline) {
+        if (!m_changed.wait_until(lock, *deadline, is_over)) {
+          end_locked(End::timeout, {});
+        }
+      } else {
+        m_changed.wait(lock, is_over);
       }
-    } else {
-      m_changed.wait(lock, ended);
     }
-    if (m_end != End::output_failed && !m_writer.buffer().empty()) {
-      flush_locked();
+    End why = m_end.load(std::memory_order_acquire);
+    std::optional<Alarm> alarm;
+    if (why == End::timeout || why == End::signal) {
+      alarm.emplace(std::chrono::steady_clock::now() + stop_grace, [this] { cut_short(); });
     }
-    return m_end;
+    std::lock_guard lock(m_mutex); // the receiving thread is done with its message
+    if (why != End::output_failed && !m_writer.buffer().empty()) {
+      m_writer.flush();
+    }
+    return why;
   }
 
   // After wait(): waits for running --exec commands and reports how many
@@ -176,21 +204,29 @@ public:
     }
   }
 
-  const std::string& reason() const noexcept { return m_reason; }
+  std::string reason() const
+  {
+    std::lock_guard lock(m_end_mutex);
+    return m_reason;
+  }
   const MessageRules& rules() const noexcept { return m_rules; }
   const OutputWriter& writer() const noexcept { return m_writer; }
 
 private:
   static constexpr std::size_t flush_threshold = 64 * 1024;
 
+  bool ended() const noexcept { return m_end.load(std::memory_order_acquire) != End::running; }
+
   void handle(const MessageView& m)
   {
     auto now = std::chrono::system_clock::now();
-    if (filtered_out(m.topic)) {
+    // Before -T: as in mosquitto, the first live message ends the run,
+    // filtered out or not.
+    if (m_options.retained_only && !m.retain) {
+      end(End::done, {});
       return;
     }
-    if (m_options.retained_only && !m.retain) {
-      end_locked(End::done, {});
+    if (filtered_out(m.topic)) {
       return;
     }
     if (m_options.no_stale && m.retain) {
@@ -199,8 +235,8 @@ private:
     if (m_rules.active()) {
       auto decision = m_rules.evaluate(m, std::chrono::steady_clock::now(), now, m_alert);
       if (decision.alert) {
-        // QoS 0: a QoS 1 publish could wait for its PUBACK, which this very
-        // thread has to read.
+        // From this (the receiving) thread the connection queues it and
+        // returns at once.
         m_connection.publish(m_rules.alert_topic(), m_alert, 0, false);
       }
       if (!decision.pass) {
@@ -208,9 +244,8 @@ private:
       }
     }
     if (m_options.remove_retained && m.retain && !m.payload.empty()) {
-      // QoS 0 (mosquitto uses 1) for the same reason as alerts; the broker
-      // handles the clear in order, and flush() confirms the writes.
-      m_connection.publish(m.topic, {}, 0, true);
+      // QoS 1, as mosquitto; queued like alerts, confirmed by flush().
+      m_connection.publish(m.topic, {}, 1, true);
     }
     // As in mosquitto, a message the random filter drops still counts
     // towards -C.
@@ -224,13 +259,15 @@ private:
       if (!flush_locked()) {
         return;
       }
+      if (!m_exec->run(m)) {
+        return; // cancelled: the run is ending
+      }
       ++m_exec_runs;
-      m_exec->run(m);
     }
     ++m_printed;
     if (m_options.count > 0 && m_printed >= m_options.count) {
       flush_locked();
-      end_locked(End::done, {});
+      end(End::done, {});
     }
   }
 
@@ -239,17 +276,36 @@ private:
     if (m_writer.flush()) {
       return true;
     }
-    end_locked(End::output_failed, {});
+    end(End::output_failed, {});
     return false;
   }
 
-  void end_locked(End why, std::string reason)
+  // Any thread: makes a blocked write(2) and a wait for an --exec slot
+  // return; what was not written is dropped.
+  void cut_short() noexcept
   {
-    if (m_end == End::running) {
-      m_end = why;
-      m_reason = std::move(reason);
-      m_changed.notify_all();
+    m_writer.interrupt();
+    if (m_exec) {
+      m_exec->cancel();
     }
+  }
+
+  // Returns false when the run had already ended.
+  bool end(End why, std::string reason)
+  {
+    std::lock_guard lock(m_end_mutex);
+    return end_locked(why, std::move(reason));
+  }
+
+  bool end_locked(End why, std::string reason)
+  {
+    if (ended()) {
+      return false;
+    }
+    m_reason = std::move(reason);
+    m_end.store(why, std::memory_order_release);
+    m_changed.notify_all();
+    return true;
   }
 
   bool filtered_out(std::string_view topic) const
@@ -272,10 +328,11 @@ private:
   OutputWriter m_writer{1};
   std::mt19937_64 m_rng;
   int m_printed = 0;
+  std::mutex m_mutex; // the receiving side, above
 
-  std::mutex m_mutex;
+  mutable std::mutex m_end_mutex;
   std::condition_variable m_changed;
-  End m_end = End::running;
+  std::atomic<End> m_end{End::running};
   std::string m_reason;
 };
 
@@ -311,32 +368,38 @@ int run_sub(SubOptions& o)
     if (!connected->load()) {
       ::_exit(128 + signal_number);
     }
-    subscriber->stop(Subscriber::End::signal);
+    subscriber->stop_by_signal();
   });
   ready->store(receiving, std::memory_order_release);
-  connection.connect();
-  connected->store(true);
 
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // -W bounds the whole run, connecting and subscribing included.
+  Connection::Deadline deadline;
   if (o.timeout > 0) {
-    // As in mosquitto, the timeout counts from the moment we are connected.
     deadline = std::chrono::steady_clock::now()
                + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                  std::chrono::duration<double>(o.timeout));
   }
-
-  auto granted = connection.subscribe(o.topics, o.qos);
   int refused = 0;
-  for (std::size_t i = 0; i < granted.size() && i < o.topics.size(); ++i) {
-    if (granted[i] >= 0x80) {
-      ++refused;
-      if (!o.connection.quiet) {
-        fmt::print(stderr, "mqtk-sub: broker refused the subscription to '{}' (reason code {})\n", o.topics[i],
-                   granted[i]);
+  try {
+    connection.connect(deadline);
+    connected->store(true);
+    auto granted = connection.subscribe(o.topics, o.qos, deadline);
+    for (std::size_t i = 0; i < granted.size() && i < o.topics.size(); ++i) {
+      if (granted[i] >= 0x80) {
+        ++refused;
+        if (!o.connection.quiet) {
+          fmt::print(stderr, "mqtk-sub: broker refused the subscription to '{}' (reason code {})\n", o.topics[i],
+                     granted[i]);
+        }
       }
     }
+    connection.unsubscribe(o.unsubscribe, deadline);
+  } catch (const Error& e) {
+    if (e.code() == exit_code::timeout) {
+      throw Error(exit_code::timeout, fmt::format("timed out after {} s (-W) {}", o.timeout, e.what()));
+    }
+    throw;
   }
-  connection.unsubscribe(o.unsubscribe);
   if (!o.topics.empty() && refused == static_cast<int>(o.topics.size())) {
     connection.disconnect();
     throw Error(exit_code::failure, "every subscription was refused");
