@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
@@ -289,5 +290,30 @@ TEST_CASE("exec runner: large payloads, read or not")
     ::prctl(PR_SET_CHILD_SUBREAPER, 0);
   }
   CHECK(lines.lines.empty());
+  CHECK(no_children_left());
+}
+
+TEST_CASE("exec runner: cancel() ends a wait for a slot; running children go on")
+{
+  Fifos f;
+  Lines lines;
+  ExecRunner runner(sh(R"(echo "start $MQTT_TOPIC" > "$1"; read x < "$2"; echo "stop $MQTT_TOPIC" > "$1")",
+                       {f.ev, f.go}),
+                    1, lines.reporter());
+  std::atomic<int> second{-1};
+  std::thread producer([&] {
+    CHECK(runner.run(msg("a")));
+    second = runner.run(msg("b")) ? 1 : 0; // waits: the one slot is taken
+  });
+  CHECK(f.next() == "start a");
+  runner.cancel();
+  producer.join();
+  CHECK(second == 0);
+  CHECK_FALSE(runner.run(msg("c"))); // nothing starts after cancel()
+  f.release();
+  CHECK(f.next() == "stop a");
+  runner.wait_all();
+  CHECK(runner.started() == 1);
+  CHECK(runner.failed() == 0);
   CHECK(no_children_left());
 }
