@@ -52,6 +52,9 @@ constexpr std::uint64_t qos0_window = 128;
 constexpr int max_buffered = 2 * static_cast<int>(qos0_window);
 // Outcome::code of a wait that reached its deadline (not a Paho code).
 constexpr int wait_timed_out = -1000;
+// Longer --connect-timeout values wait this long (a year), which keeps the
+// deadline arithmetic and Paho's int far from overflowing.
+constexpr double max_connect_timeout = 365.0 * 24 * 3600;
 
 std::string_view connack_reason_v3(int rc)
 {
@@ -96,8 +99,9 @@ std::string diagnose_network_failure(const ConnectionOptions& o)
 }
 
 // Why a connect got no CONNACK in time: a TCP connection of our own, given
-// a quarter of a second, tells a broker that accepts and stays silent from
-// one that does not accept at all.
+// a quarter of a second in all, tells a broker that accepts and stays silent
+// from one that does not accept at all. (The name lookup is the one Paho
+// just made, normally answered at once.)
 std::string diagnose_silence(const ConnectionOptions& o)
 {
   addrinfo hints{};
@@ -107,6 +111,7 @@ std::string diagnose_silence(const ConnectionOptions& o)
     return "no TCP connection";
   }
   bool accepted = false;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
   for (addrinfo* ai = result; ai != nullptr && !accepted; ai = ai->ai_next) {
     int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) {
@@ -115,10 +120,12 @@ std::string diagnose_silence(const ConnectionOptions& o)
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
       accepted = true;
     } else if (errno == EINPROGRESS) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
       pollfd p{fd, POLLOUT, 0};
       int error = 0;
       socklen_t length = sizeof error;
-      accepted = ::poll(&p, 1, 250) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+      accepted = left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) == 1
+                 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
     }
     ::close(fd);
   }
@@ -503,7 +510,9 @@ struct Connection::Impl
       }
       Outgoing m = std::move(s.outbox.front());
       s.outbox.pop_front();
-      bool more = !s.outbox.empty();
+      // At QoS 0, only when the next one is QoS 0 too: the last QoS 0 message
+      // before a QoS 1 one must still ask for its completion (flush()).
+      bool more = m.qos == 0 && !s.outbox.empty() && s.outbox.front().qos == 0;
       s.sending = true;
       lock.unlock();
       std::optional<Error> failure;
@@ -623,14 +632,16 @@ struct Connection::Impl
     return std::move(request->outcome);
   }
 
-  // Throws the first publish failure not yet reported. Needs the lock.
-  void throw_publish_failure()
+  // The first publish failure not yet reported, taken. Needs the lock; the
+  // caller translates it after unlocking: translate() asks Paho whether the
+  // client is connected, which takes Paho's lock, and Paho calls back into
+  // State with that lock held, so Paho's lock must never be taken under
+  // State::mutex.
+  std::optional<Outcome> take_publish_failure()
   {
-    if (state->publish_failure) {
-      Outcome failure = std::move(*state->publish_failure);
-      state->publish_failure.reset();
-      throw translate(failure.code, failure.reason, "publish");
-    }
+    std::optional<Outcome> failure = std::move(state->publish_failure);
+    state->publish_failure.reset();
+    return failure;
   }
 };
 
@@ -679,7 +690,8 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
   co.keepAliveInterval = o.keepalive;
   // Paho checks its connect timeout about once a second (--connect-timeout 1
   // took 3 s), so connect() keeps the exact one below; Paho's comes later.
-  co.connectTimeout = static_cast<int>(std::ceil(std::max(1.0, o.connect_timeout))) + 2;
+  const double connect_timeout = std::min(o.connect_timeout, max_connect_timeout);
+  co.connectTimeout = static_cast<int>(std::ceil(std::max(1.0, connect_timeout))) + 2;
   co.maxInflight = o.max_inflight;
   co.automaticReconnect = 0;
 
@@ -771,7 +783,7 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
     throw impl.translate_connect_failure(rc, 0, "");
   }
   const auto timeout_at = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                      std::chrono::duration<double>(o.connect_timeout));
+                                      std::chrono::duration<double>(connect_timeout));
   const bool deadline_first = deadline && *deadline < timeout_at;
   Outcome outcome = impl.wait(std::move(request), deadline_first ? *deadline : timeout_at);
   if (outcome.code == wait_timed_out) {
@@ -803,10 +815,14 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   State& s = *impl.state;
   std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, impl.options.max_inflight));
   std::unique_ptr<Q0Mark> mark;
+  std::optional<Outcome> failure;
+  bool gone = false;
   {
     std::unique_lock lock(s.mutex);
-    impl.throw_publish_failure();
-    if (qos == 0) {
+    failure = impl.take_publish_failure();
+    if (failure) {
+      // reported below, after unlocking
+    } else if (qos == 0) {
       s.changed.wait(lock, [&] {
         return s.q0_issued - s.q0_written < window || s.publish_failure || s.lost || s.detached.load();
       });
@@ -819,11 +835,13 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
         return s.issued - s.completed < window || s.publish_failure || s.lost || s.detached.load();
       });
     }
-    impl.throw_publish_failure();
-    if (s.lost || s.detached.load()) {
-      throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
+    if (!failure) {
+      failure = impl.take_publish_failure();
     }
-    if (qos == 0) {
+    gone = s.lost || s.detached.load();
+    if (failure || gone) {
+      // nothing issued
+    } else if (qos == 0) {
       // A completion callback per message costs a lock and often a futex
       // call on each side; at QoS 0 one per burst is enough (the last of a
       // burst, and at least every quarter window so the window moves).
@@ -834,6 +852,12 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
     } else {
       ++s.issued;
     }
+  }
+  if (failure) {
+    throw impl.translate(failure->code, failure->reason, "publish");
+  }
+  if (gone) {
+    throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
   }
   if (impl.options.debug) {
     impl.debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
@@ -865,22 +889,41 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   mark.release(); // owned by the callback now
 }
 
-void Connection::flush()
+void Connection::flush(Deadline deadline)
 {
   auto& impl = *m_impl;
   State& s = *impl.state;
-  std::unique_lock lock(s.mutex);
-  auto all_done = [&] {
-    return s.outbox.empty() && !s.sending && s.completed == s.issued && s.q0_written == s.q0_issued;
-  };
-  s.changed.wait(lock, [&] { return all_done() || s.lost || s.outbox_failure; });
-  if (s.outbox_failure) {
-    Error failure = std::move(*s.outbox_failure);
+  std::optional<Error> outbox_failure;
+  std::optional<Outcome> failure;
+  bool timed_out = false;
+  bool done = false;
+  {
+    std::unique_lock lock(s.mutex);
+    auto all_done = [&] {
+      return s.outbox.empty() && !s.sending && s.completed == s.issued && s.q0_written == s.q0_issued;
+    };
+    auto over = [&] { return all_done() || s.lost || s.outbox_failure; };
+    if (deadline) {
+      timed_out = !s.changed.wait_until(lock, *deadline, over);
+    } else {
+      s.changed.wait(lock, over);
+    }
+    outbox_failure = std::move(s.outbox_failure);
     s.outbox_failure.reset();
-    throw failure;
+    failure = impl.take_publish_failure();
+    done = all_done();
   }
-  impl.throw_publish_failure();
-  if (!all_done()) {
+  if (outbox_failure) {
+    throw *outbox_failure;
+  }
+  if (failure) {
+    throw impl.translate(failure->code, failure->reason, "publish");
+  }
+  if (timed_out) {
+    throw Error(exit_code::timeout,
+                fmt::format("while waiting for {} to acknowledge what was published", endpoint_text(impl.options)));
+  }
+  if (!done) {
     throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
   }
 }

@@ -71,8 +71,10 @@ public:
 
   // Waits until every queued message was written (QoS 0) or acknowledged
   // (QoS 1 and 2), those queued from a message handler included. Throws
-  // Error (also when the connection breaks first). Not from a handler.
-  void flush();
+  // Error (also when the connection breaks first); past `deadline`, with
+  // exit_code::timeout and the text "while waiting for HOST:PORT to
+  // acknowledge what was published". Not from a handler.
+  void flush(Deadline deadline = {});
 
   // Subscribes to every filter at `qos` and waits for SUBACK. Returns the
   // granted QoS per filter (128 or more: refused, also when it is the only

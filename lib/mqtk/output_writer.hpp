@@ -28,14 +28,15 @@ public:
   // read (the writing thread gets a signal whose handler does nothing, so
   // write(2) returns), within a few milliseconds, and makes every later
   // flush() discard its output. Returns once no write is under way, or
-  // after about a second if the writing thread cannot be woken.
+  // after about a second if the writing thread cannot be woken. The
+  // writing thread must not end while a flush() of its is under way.
   void interrupt() noexcept;
 
   // True once a write failed with EPIPE: the reader closed the pipe.
   bool broken_pipe() const noexcept { return m_broken_pipe; }
 
   // True once interrupt() was called.
-  bool interrupted() const noexcept { return m_interrupted.load(std::memory_order_acquire); }
+  bool interrupted() const noexcept { return m_interrupted.load(std::memory_order_seq_cst); }
 
   // The errno of the failed write, or 0.
   int error() const noexcept { return m_errno; }

@@ -146,6 +146,9 @@ public:
   // Receiving thread: nothing more is ready; write what was rendered.
   void on_idle()
   {
+    if (ended()) {
+      return; // the main thread writes what is left
+    }
     std::lock_guard lock(m_mutex);
     if (!m_writer.buffer().empty()) {
       flush_locked();
@@ -164,9 +167,19 @@ public:
     }
   }
 
+  // Main thread, when the run cannot go on (connecting or subscribing
+  // failed): stops receiving and waits until the receiving thread has left
+  // its message, so the Connection can go.
+  void abandon()
+  {
+    end(End::done, {});
+    Alarm alarm(std::chrono::steady_clock::now() + stop_grace, [this] { cut_short(); });
+    std::lock_guard lock(m_mutex);
+  }
+
   // Main thread: waits for the end or the deadline, stops receiving, writes
   // what is left (cut short after stop_grace when -W or a signal ended the
-  // run) and returns why it ended.
+  // run, or when the -W deadline has passed) and returns why it ended.
   End wait(Connection::Deadline deadline)
   {
     {
@@ -182,8 +195,11 @@ public:
     }
     End why = m_end.load(std::memory_order_acquire);
     std::optional<Alarm> alarm;
+    const auto now = std::chrono::steady_clock::now();
     if (why == End::timeout || why == End::signal) {
-      alarm.emplace(std::chrono::steady_clock::now() + stop_grace, [this] { cut_short(); });
+      alarm.emplace(now + stop_grace, [this] { cut_short(); });
+    } else if (deadline) {
+      alarm.emplace(std::max(now, *deadline) + stop_grace, [this] { cut_short(); });
     }
     std::lock_guard lock(m_mutex); // the receiving thread is done with its message
     if (why != End::output_failed && !m_writer.buffer().empty()) {
@@ -336,6 +352,13 @@ private:
   std::string m_reason;
 };
 
+// The connection's deadline errors ("while connecting to HOST:PORT") as
+// -W's.
+Error w_timeout(const Error& e, double timeout)
+{
+  return Error(exit_code::timeout, fmt::format("timed out after {} s (-W) {}", timeout, e.what()));
+}
+
 } // namespace
 
 int run_sub(SubOptions& o)
@@ -395,8 +418,9 @@ int run_sub(SubOptions& o)
     }
     connection.unsubscribe(o.unsubscribe, deadline);
   } catch (const Error& e) {
+    subscriber->abandon();
     if (e.code() == exit_code::timeout) {
-      throw Error(exit_code::timeout, fmt::format("timed out after {} s (-W) {}", o.timeout, e.what()));
+      throw w_timeout(e, o.timeout);
     }
     throw;
   }
@@ -433,7 +457,20 @@ int run_sub(SubOptions& o)
   default: break;
   }
   if (o.remove_retained || subscriber->rules().has_alerts()) {
-    connection.flush();
+    // With -W, what the broker has not acknowledged a second after the
+    // deadline is given up on.
+    Connection::Deadline acknowledged_by;
+    if (deadline) {
+      acknowledged_by = std::max(*deadline, std::chrono::steady_clock::now()) + std::chrono::seconds(1);
+    }
+    try {
+      connection.flush(acknowledged_by);
+    } catch (const Error& e) {
+      if (e.code() == exit_code::timeout) {
+        throw w_timeout(e, o.timeout);
+      }
+      throw;
+    }
   }
   if (!o.connection.quiet) {
     subscriber->rules().report("mqtk-sub");
