@@ -1,5 +1,5 @@
-#include <mqtk/cli.hpp>
-#include <mqtk/pub.hpp>
+#include <mqtk/process/cli.hpp>
+#include <mqtk/tools/pub.hpp>
 
 int main(int argc, char** argv)
 {

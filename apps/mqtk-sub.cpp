@@ -1,5 +1,5 @@
-#include <mqtk/cli.hpp>
-#include <mqtk/sub.hpp>
+#include <mqtk/process/cli.hpp>
+#include <mqtk/tools/sub.hpp>
 
 int main(int argc, char** argv)
 {

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "mqtk/error.hpp"
-#include "mqtk/filter_expression.hpp"
+#include "mqtk/process/error.hpp"
+#include "mqtk/rules/filter_expression.hpp"
 
 namespace {
 

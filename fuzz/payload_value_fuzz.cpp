@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mqtk/error.hpp"
-#include "mqtk/payload_value.hpp"
+#include "mqtk/process/error.hpp"
+#include "mqtk/rules/payload_value.hpp"
 
 namespace {
 

@@ -1,0 +1,1089 @@
+#include "mqtk/connection/connection.hpp"
+
+#include "mqtk/process/error.hpp"
+#include "mqtk/paho/library.hpp"
+#include "mqtk/paho/socket.hpp"
+#include "mqtk/paho/thread_scheduling.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+// Connection talks to Paho MQTT C's MQTTAsync API directly, through the
+// function table of paho_library.cpp (the plain build linked in, the
+// OpenSSL build loaded only for TLS). It used to wrap Paho C++ 1.2.0, whose Debian library
+// links the OpenSSL build of Paho C: a one-shot mqtk-pub took about twice as
+// long as mosquitto_pub, mostly in process startup (libssl/libcrypto +3 ms,
+// the C++ wrapper +1.5 ms).
+
+namespace mqtk {
+
+namespace {
+
+// QoS 0 deliveries complete when written; at most this many may be
+// outstanding before publish() waits. Small on purpose: Paho walks its
+// command list for each command it queues and sends, so a long queue costs
+// CPU per message (measured: 200 000 lines took 7.8 s with 4096 queued,
+// 3.2 s with 128, mosquitto_pub 2.5 s in the same run).
+constexpr std::uint64_t qos0_window = 128;
+// Paho counts every queued publish against maxBufferedMessages (default
+// 100), connected or not; leave room for the QoS 0 window.
+constexpr int max_buffered = 2 * static_cast<int>(qos0_window);
+// Outcome::code of a wait that reached its deadline (not a Paho code).
+constexpr int wait_timed_out = -1000;
+// Longer --connect-timeout values wait this long (a year), which keeps the
+// deadline arithmetic and Paho's int far from overflowing.
+constexpr double max_connect_timeout = 365.0 * 24 * 3600;
+
+std::string_view connack_reason_v3(int rc)
+{
+  switch (rc) {
+  case 1: return "unacceptable protocol version";
+  case 2: return "identifier rejected";
+  case 3: return "server unavailable";
+  case 4: return "bad user name or password";
+  case 5: return "not authorised";
+  default: return "refused";
+  }
+}
+
+// Paho reports a failed TCP connect without errno; on that (rare) path we
+// look the host up and try once more ourselves to name the real cause.
+std::string diagnose_network_failure(const ConnectionOptions& o)
+{
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  int rc = ::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &result);
+  if (rc != 0) {
+    return fmt::format("unknown host ({})", ::gai_strerror(rc));
+  }
+  std::string reason = "connection failed";
+  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      reason = o.tls ? "TLS handshake failed or the broker closed the connection"
+                     : "the broker closed the connection without answering";
+      ::close(fd);
+      break;
+    }
+    reason = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(result);
+  return reason;
+}
+
+// Why a connect got no CONNACK in time: a TCP connection of our own, given
+// a quarter of a second in all, tells a broker that accepts and stays silent
+// from one that does not accept at all. (The name lookup is the one Paho
+// just made, normally answered at once.)
+std::string diagnose_silence(const ConnectionOptions& o)
+{
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  if (::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &result) != 0) {
+    return "no TCP connection";
+  }
+  bool accepted = false;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+  for (addrinfo* ai = result; ai != nullptr && !accepted; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      accepted = true;
+    } else if (errno == EINPROGRESS) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
+      pollfd p{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof error;
+      accepted = left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) == 1
+                 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(result);
+  if (!accepted) {
+    return "no TCP connection";
+  }
+  return o.tls ? "the broker accepted the TCP connection but completed no TLS handshake and CONNACK"
+               : "the broker accepted the TCP connection but sent no CONNACK";
+}
+
+// Once per library. The TLS build initialises OpenSSL here; the plain build
+// has no OpenSSL to initialise.
+void global_init(const PahoLibrary& paho)
+{
+  static std::once_flag once[2];
+  std::call_once(once[paho.tls ? 1 : 0], [&paho] {
+    MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+    init.do_openssl_init = paho.tls ? 1 : 0;
+    paho.global_init(&init);
+  });
+}
+
+// How an operation ended, as Paho's callbacks report it.
+struct Outcome
+{
+  bool done = false;
+  bool ok = false;
+  int code = 0;   // Paho return code (MQTTASYNC_*), or a CONNACK code
+  int reason = 0; // MQTT 5 reason code; at 3.x the return code again
+  std::string message;
+  std::vector<int> granted; // subscribe: per filter
+};
+
+struct State;
+
+// A message queued by a publish from Paho's receiving thread.
+struct Outgoing
+{
+  std::string topic;
+  std::string payload;
+  int qos = 0;
+  bool retain = false;
+};
+
+// True on Paho's receiving thread (it delivers every message, for every
+// client in the process). Waiting there for Paho (a free slot in the
+// publish window, an acknowledgement) deadlocks: that thread holds Paho's
+// client lock during the message callback, and it is the one that reads
+// the acknowledgements.
+thread_local bool on_receiving_thread = false;
+
+// One connect, subscribe, unsubscribe or disconnect in flight: the context
+// pointer Paho hands back to the callbacks.
+struct Request
+{
+  State* state;
+  std::size_t filters = 0; // subscribe: how many were sent
+  Outcome outcome;
+};
+
+// Everything Paho's threads touch. Once connect() was called it lives as
+// long as the process (see Connection::Impl::~Impl).
+struct State
+{
+  const PahoLibrary* paho = nullptr;
+  bool v5 = false;
+  bool debug = false;
+  std::string id;
+  Connection::MessageHandler message_handler;
+  Connection::LostHandler lost_handler;
+  std::function<void()> idle_handler;
+  std::atomic<bool> detached{false}; // the Connection is gone: drop messages
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool lost = false;
+  // Publishes: sent to Paho, and completed (written at QoS 0, acknowledged
+  // at QoS 1/2, or failed). The first failure not yet reported is kept.
+  std::uint64_t issued = 0;
+  std::uint64_t completed = 0;
+  // QoS 0 publishes are numbered; only some ask Paho for a completion
+  // callback (see Connection::publish). Paho writes its commands in order,
+  // so when number n is reported written, every earlier one was too.
+  std::uint64_t q0_issued = 0;
+  std::uint64_t q0_written = 0;
+  std::optional<Outcome> publish_failure;
+
+  // Messages published from Paho's receiving thread (see
+  // Connection::publish), in order, for the sender thread; `sending` while
+  // it publishes one it has taken. Its first failure ends it and is kept
+  // for flush().
+  std::deque<Outgoing> outbox;
+  bool sending = false;
+  std::optional<Error> outbox_failure;
+};
+
+Outcome failure_of(const MQTTAsync_failureData* data)
+{
+  Outcome o;
+  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+  o.reason = o.code;
+  if (data != nullptr && data->message != nullptr) {
+    o.message = data->message;
+  }
+  return o;
+}
+
+Outcome failure_of(const MQTTAsync_failureData5* data)
+{
+  Outcome o;
+  o.code = data != nullptr ? data->code : MQTTASYNC_FAILURE;
+  o.reason = data != nullptr ? static_cast<int>(data->reasonCode) : 0;
+  if (data != nullptr && data->message != nullptr) {
+    o.message = data->message;
+  }
+  return o;
+}
+
+template <typename Fill>
+void finish(void* context, Fill fill)
+{
+  auto* request = static_cast<Request*>(context);
+  State& s = *request->state;
+  std::lock_guard lock(s.mutex);
+  fill(*request);
+  request->outcome.done = true;
+  s.changed.notify_all();
+}
+
+void on_request_success(void* context, MQTTAsync_successData* data)
+{
+  finish(context, [data](Request& r) {
+    r.outcome.ok = true;
+    if (r.filters == 1 && data != nullptr) {
+      r.outcome.granted = {data->alt.qos};
+    } else if (r.filters > 1 && data != nullptr && data->alt.qosList != nullptr) {
+      r.outcome.granted.assign(data->alt.qosList, data->alt.qosList + r.filters);
+    }
+  });
+}
+
+void on_request_success5(void* context, MQTTAsync_successData5* data)
+{
+  finish(context, [data](Request& r) {
+    r.outcome.ok = true;
+    if (data == nullptr || r.filters == 0) {
+      return;
+    }
+    r.outcome.reason = data->reasonCode;
+    if (data->alt.sub.reasonCodeCount < 2) {
+      r.outcome.granted = {static_cast<int>(data->reasonCode)};
+    } else if (data->alt.sub.reasonCodes != nullptr) {
+      for (int i = 0; i < data->alt.sub.reasonCodeCount; ++i) {
+        r.outcome.granted.push_back(static_cast<int>(data->alt.sub.reasonCodes[i]));
+      }
+    }
+  });
+}
+
+void on_request_failure(void* context, MQTTAsync_failureData* data)
+{
+  finish(context, [data](Request& r) { r.outcome = failure_of(data); });
+}
+
+void on_request_failure5(void* context, MQTTAsync_failureData5* data)
+{
+  finish(context, [data](Request& r) { r.outcome = failure_of(data); });
+}
+
+void publish_done(void* context, const Outcome* failure)
+{
+  auto& s = *static_cast<State*>(context);
+  std::lock_guard lock(s.mutex);
+  ++s.completed;
+  if (failure != nullptr && !s.publish_failure) {
+    s.publish_failure = *failure;
+  }
+  s.changed.notify_all();
+}
+
+// Context of a QoS 0 publish that asked for a completion callback.
+struct Q0Mark
+{
+  State* state;
+  std::uint64_t number;
+};
+
+void q0_done(void* context, const Outcome* failure)
+{
+  std::unique_ptr<Q0Mark> mark(static_cast<Q0Mark*>(context));
+  State& s = *mark->state;
+  std::lock_guard lock(s.mutex);
+  s.q0_written = std::max(s.q0_written, mark->number);
+  if (failure != nullptr && !s.publish_failure) {
+    s.publish_failure = *failure;
+  }
+  s.changed.notify_all();
+}
+
+// Paho's four delivery callbacks (v3/v5, success/failure) for a completion
+// function `Done` (publish_done or q0_done).
+template <void (*Done)(void*, const Outcome*)>
+void delivered(void* context, MQTTAsync_successData*)
+{
+  Done(context, nullptr);
+}
+
+template <void (*Done)(void*, const Outcome*)>
+void delivered5(void* context, MQTTAsync_successData5*)
+{
+  Done(context, nullptr);
+}
+
+template <void (*Done)(void*, const Outcome*)>
+void not_delivered(void* context, MQTTAsync_failureData* data)
+{
+  Outcome o = failure_of(data);
+  Done(context, &o);
+}
+
+template <void (*Done)(void*, const Outcome*)>
+void not_delivered5(void* context, MQTTAsync_failureData5* data)
+{
+  Outcome o = failure_of(data);
+  Done(context, &o);
+}
+
+template <void (*Done)(void*, const Outcome*)>
+void set_delivery_callbacks(MQTTAsync_responseOptions& response, void* context, bool v5)
+{
+  response.context = context;
+  if (v5) {
+    response.onSuccess5 = delivered5<Done>;
+    response.onFailure5 = not_delivered5<Done>;
+  } else {
+    response.onSuccess = delivered<Done>;
+    response.onFailure = not_delivered<Done>;
+  }
+}
+
+int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
+{
+  auto& s = *static_cast<State*>(context);
+  on_receiving_thread = true;
+  if (s.idle_handler && paho_socket::receive_thread_idle == nullptr) {
+    paho_socket::receive_thread_idle = &s.idle_handler;
+  }
+  if (!s.detached.load(std::memory_order_acquire) && s.message_handler) {
+    // A view of Paho's buffers, valid for the call: nothing is copied.
+    // topic_len is set when the topic contains NUL bytes.
+    MessageView m;
+    m.topic = std::string_view(topic, topic_len > 0 ? static_cast<std::size_t>(topic_len) : std::strlen(topic));
+    m.payload = std::string_view(static_cast<const char*>(message->payload),
+                                 static_cast<std::size_t>(message->payloadlen));
+    m.qos = message->qos;
+    m.retain = message->retained != 0;
+    m.mid = message->msgid;
+    s.message_handler(m);
+    if constexpr (!paho_socket::answers_libc_calls) {
+      // No poll() of ours tells when the receiving thread is about to
+      // wait: every message is a batch of its own.
+      if (s.idle_handler) {
+        s.idle_handler();
+      }
+    }
+  }
+  s.paho->freeMessage(&message);
+  s.paho->free(topic);
+  return 1; // taken: Paho must not deliver it again
+}
+
+void paho_connection_lost(void* context, char* cause)
+{
+  auto& s = *static_cast<State*>(context);
+  std::string reason = cause != nullptr ? cause : "";
+  {
+    std::lock_guard lock(s.mutex);
+    s.lost = true;
+    s.changed.notify_all();
+  }
+  if (s.detached.load(std::memory_order_acquire)) {
+    return;
+  }
+  if (s.debug) {
+    fmt::print(stderr, "Client {} connection lost{}{}\n", s.id, reason.empty() ? "" : ": ", reason);
+  }
+  if (s.lost_handler) {
+    s.lost_handler(reason.empty() ? std::string("connection lost") : reason);
+  }
+}
+
+} // namespace
+
+struct Connection::Impl
+{
+  const ConnectionOptions& options;
+  std::string tool;
+  const PahoLibrary& paho;
+  std::unique_ptr<State> state;
+  MQTTAsync client = nullptr;
+  bool connect_called = false;
+  std::thread sender; // publishes the outbox; started by the first post()
+
+  Impl(const ConnectionOptions& o, std::string_view tool_name)
+    : options(o),
+      tool(tool_name),
+      paho(PahoLibrary::get(o.tls)),
+      state(std::make_unique<State>())
+  {
+    global_init(paho);
+    state->paho = &paho;
+    state->v5 = o.mqtt_version == 5;
+    state->debug = o.debug;
+    state->id = o.id;
+    MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
+    create.MQTTVersion = state->v5 ? MQTTVERSION_5 : MQTTVERSION_DEFAULT;
+    // Publishing while disconnected fails at once instead of buffering.
+    create.sendWhileDisconnected = 0;
+    create.maxBufferedMessages = std::max(max_buffered, 2 * o.max_inflight + 16);
+    // MQTTCLIENT_PERSISTENCE_NONE: in-flight state stays in memory and
+    // nothing is ever written to the working directory.
+    int rc = paho.createWithOptions(&client, server_uri(o).c_str(), o.id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
+                                    nullptr, &create);
+    if (rc != MQTTASYNC_SUCCESS) {
+      throw Error(exit_code::failure,
+                  fmt::format("cannot connect to {}: {}", endpoint_text(o), error_text(rc)));
+    }
+  }
+
+  // MQTTAsync_destroy stops Paho's threads with 100 ms sleep loops (capped
+  // by the usleep interposer, it still gives up only after 100 rounds): it
+  // made a one-shot run's tail slow. Once connect() started those threads,
+  // the client and the state its callbacks use are left to the process's
+  // exit (mqtk's tools end with _exit right after); messages that still
+  // arrive are dropped.
+  ~Impl()
+  {
+    if (!connect_called) {
+      if (client != nullptr) {
+        paho.destroy(&client); // no threads yet: returns at once
+      }
+      return;
+    }
+    {
+      std::lock_guard lock(state->mutex);
+      state->detached.store(true, std::memory_order_release);
+      state->changed.notify_all();
+    }
+    if (sender.joinable()) {
+      sender.join(); // it uses this Impl; it stops at once once detached
+    }
+    (void)state.release();
+  }
+
+  // Receiving thread: queues a message for the sender thread and returns at
+  // once. A failure (also: no thread) is kept for flush().
+  void post(std::string_view topic, std::string_view payload, int qos, bool retain) noexcept
+  {
+    State& s = *state;
+    std::lock_guard lock(s.mutex);
+    if (s.outbox_failure || s.detached.load(std::memory_order_acquire)) {
+      return;
+    }
+    try {
+      s.outbox.push_back(Outgoing{std::string(topic), std::string(payload), qos, retain});
+      if (!sender.joinable()) {
+        sender = std::thread([this] { send_outbox(); });
+      }
+    } catch (const std::exception& e) {
+      s.outbox.clear();
+      s.outbox_failure.emplace(exit_code::failure, fmt::format("publish on {} failed: {}", endpoint_text(options),
+                                                               e.what()));
+    }
+    s.changed.notify_all();
+  }
+
+  // The sender thread: publishes what post() queued, in order, waiting for
+  // the publish window like any other caller (the receiving thread, free
+  // again, reads the acknowledgements that open it).
+  void send_outbox() noexcept
+  {
+    State& s = *state;
+    std::unique_lock lock(s.mutex);
+    while (true) {
+      s.changed.wait(lock, [&] { return !s.outbox.empty() || s.detached.load(std::memory_order_acquire); });
+      if (s.detached.load(std::memory_order_acquire)) {
+        return;
+      }
+      Outgoing m = std::move(s.outbox.front());
+      s.outbox.pop_front();
+      // At QoS 0, only when the next one is QoS 0 too: the last QoS 0 message
+      // before a QoS 1 one must still ask for its completion (flush()).
+      bool more = m.qos == 0 && !s.outbox.empty() && s.outbox.front().qos == 0;
+      s.sending = true;
+      lock.unlock();
+      std::optional<Error> failure;
+      try {
+        publish_now(m.topic, m.payload, m.qos, m.retain, more);
+      } catch (const Error& e) {
+        failure = e;
+      } catch (const std::exception& e) {
+        failure.emplace(exit_code::failure, fmt::format("publish on {} failed: {}", endpoint_text(options), e.what()));
+      }
+      lock.lock();
+      s.sending = false;
+      if (failure && !s.outbox_failure) {
+        s.outbox_failure = std::move(failure);
+        s.outbox.clear();
+      }
+      s.changed.notify_all();
+    }
+  }
+
+  // Connection::publish on any thread but the receiving one.
+  void publish_now(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows);
+
+  std::string error_text(int rc) const
+  {
+    const char* text = paho.strerror(rc);
+    return text != nullptr ? text : "";
+  }
+
+  std::string reason_text(int reason) const
+  {
+    const char* text = paho.reasonCodeToString(static_cast<MQTTReasonCodes>(reason));
+    return text != nullptr ? text : "";
+  }
+
+  bool connected() const noexcept { return client != nullptr && paho.isConnected(client) != 0; }
+
+  template <typename... Args>
+  void debug(fmt::format_string<Args...> format, Args&&... args)
+  {
+    if (options.debug) {
+      fmt::print(stderr, "Client {} {}\n", options.id, fmt::format(format, std::forward<Args>(args)...));
+    }
+  }
+
+  // `rc`: Paho's return code (a CONNACK code when the broker refused);
+  // `reason`: the MQTT 5 reason code, at 3.x the return code again.
+  Error translate_connect_failure(int rc, int reason, const std::string& message)
+  {
+    std::string where = endpoint_text(options);
+    debug("connect failed: rc {}, reason code {}, MQTT error [{}]: {}", rc, reason, rc,
+          message.empty() ? error_text(rc) : message);
+    // Paho 1.3 reports a v5 CONNACK refusal as the return code, with the
+    // reason code left at 0; accept it in either place.
+    if (options.mqtt_version == 5 && reason < 0x80 && rc >= 0x80 && rc <= 0xff) {
+      reason = rc;
+    }
+    if (options.mqtt_version == 5 && reason >= 0x80) {
+      return Error(reason, fmt::format("broker at {} refused the connection: {} (reason code {})", where,
+                                       reason_text(reason), reason));
+    }
+    if (rc >= 1 && rc <= 5) {
+      return Error(rc, fmt::format("broker at {} refused the connection: {} (CONNACK {})", where,
+                                   connack_reason_v3(rc), rc));
+    }
+    if (rc == MQTTASYNC_BAD_UTF8_STRING || rc == MQTTASYNC_NULL_PARAMETER) {
+      return Error(exit_code::failure, fmt::format("cannot connect to {}: {}", where, error_text(rc)));
+    }
+    return Error(exit_code::failure, fmt::format("cannot connect to {}: {}", where, diagnose_network_failure(options)));
+  }
+
+  Error translate(int rc, int reason, std::string_view doing)
+  {
+    std::string detail = error_text(rc);
+    if (reason >= 0x80) {
+      detail = fmt::format("{} (reason code {})", reason_text(reason), reason);
+    }
+    if (!connected()) {
+      detail = "connection lost";
+    }
+    return Error(exit_code::failure, fmt::format("{} on {} failed: {}", doing, endpoint_text(options), detail));
+  }
+
+  void set_callbacks(MQTTAsync_responseOptions& r, void* context)
+  {
+    r.context = context;
+    if (state->v5) {
+      r.onSuccess5 = on_request_success5;
+      r.onFailure5 = on_request_failure5;
+    } else {
+      r.onSuccess = on_request_success;
+      r.onFailure = on_request_failure;
+    }
+  }
+
+  // Waits for a request's callback, or for the connection to break. A
+  // request abandoned that way stays allocated: Paho may still call back.
+  // With a deadline, a wait that reaches it ends with wait_timed_out.
+  Outcome wait(std::unique_ptr<Request> request, std::optional<std::chrono::steady_clock::time_point> deadline = {})
+  {
+    State& s = *state;
+    std::unique_lock lock(s.mutex);
+    auto ended = [&] { return request->outcome.done || s.lost; };
+    bool timed_out = false;
+    if (deadline) {
+      timed_out = !s.changed.wait_until(lock, *deadline, ended);
+    } else {
+      s.changed.wait(lock, ended);
+    }
+    if (!request->outcome.done) {
+      (void)request.release();
+      Outcome o;
+      o.done = true;
+      o.code = timed_out ? wait_timed_out : MQTTASYNC_DISCONNECTED;
+      return o;
+    }
+    return std::move(request->outcome);
+  }
+
+  // The first publish failure not yet reported, taken. Needs the lock; the
+  // caller translates it after unlocking: translate() asks Paho whether the
+  // client is connected, which takes Paho's lock, and Paho calls back into
+  // State with that lock held, so Paho's lock must never be taken under
+  // State::mutex.
+  std::optional<Outcome> take_publish_failure()
+  {
+    std::optional<Outcome> failure = std::move(state->publish_failure);
+    state->publish_failure.reset();
+    return failure;
+  }
+};
+
+Connection::Connection(const ConnectionOptions& options, std::string_view tool)
+  : m_impl(std::make_unique<Impl>(options, tool))
+{
+}
+
+Connection::~Connection() = default;
+
+void Connection::on_message(MessageHandler handler)
+{
+  m_impl->state->message_handler = std::move(handler);
+}
+
+void Connection::on_idle(std::function<void()> handler)
+{
+  m_impl->state->idle_handler = std::move(handler);
+}
+
+void Connection::on_connection_lost(LostHandler handler)
+{
+  m_impl->state->lost_handler = std::move(handler);
+}
+
+void Connection::connect(std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+  const auto started = std::chrono::steady_clock::now();
+  auto& impl = *m_impl;
+  const auto& o = impl.options;
+  State& s = *impl.state;
+  impl.debug("sending CONNECT to {} (MQTT {}, keepalive {}, clean {})", endpoint_text(o),
+             o.mqtt_version == 3 ? "3.1" : o.mqtt_version == 4 ? "3.1.1" : "5", o.keepalive,
+             o.disable_clean_session ? 0 : 1);
+
+  // Paho refuses a client without a message callback.
+  int rc = impl.paho.setCallbacks(impl.client, &s, paho_connection_lost, paho_message_arrived, nullptr);
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate_connect_failure(rc, 0, "");
+  }
+
+  const MQTTAsync_connectOptions v3_defaults = MQTTAsync_connectOptions_initializer;
+  const MQTTAsync_connectOptions v5_defaults = MQTTAsync_connectOptions_initializer5;
+  MQTTAsync_connectOptions co = s.v5 ? v5_defaults : v3_defaults;
+  co.MQTTVersion = o.mqtt_version == 3 ? MQTTVERSION_3_1 : o.mqtt_version == 4 ? MQTTVERSION_3_1_1 : MQTTVERSION_5;
+  co.keepAliveInterval = o.keepalive;
+  // Paho checks its connect timeout about once a second (--connect-timeout 1
+  // took 3 s), so connect() keeps the exact one below; Paho's comes later.
+  const double connect_timeout = std::min(o.connect_timeout, max_connect_timeout);
+  co.connectTimeout = static_cast<int>(std::ceil(std::max(1.0, connect_timeout))) + 2;
+  co.maxInflight = o.max_inflight;
+  co.automaticReconnect = 0;
+
+  MQTTProperties properties = MQTTProperties_initializer;
+  if (s.v5) {
+    co.cleansession = 0; // Paho refuses it at 5; clean start instead
+    co.cleanstart = o.disable_clean_session ? 0 : 1;
+    // mosquitto: -c alone means a session that never expires.
+    std::uint32_t expiry = o.session_expiry_seconds.value_or(o.disable_clean_session ? 4294967295u : 0u);
+    if (expiry != 0) {
+      MQTTProperty property{};
+      property.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+      property.value.integer4 = static_cast<unsigned int>(expiry);
+      impl.paho.propertiesAdd(&properties, &property);
+      co.connectProperties = &properties;
+    }
+  } else {
+    co.cleansession = o.disable_clean_session ? 0 : 1;
+  }
+  if (o.username) {
+    co.username = o.username->c_str();
+  }
+  if (o.password) {
+    co.password = nullptr;
+    co.binarypwd.len = static_cast<int>(o.password->size());
+    co.binarypwd.data = o.password->data();
+  }
+
+  // Paho copies every string of the options during MQTTAsync_connect.
+  MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+  std::string will_payload = o.will_payload.value_or("");
+  if (!o.will_topic.empty()) {
+    will.topicName = o.will_topic.c_str();
+    will.message = nullptr; // binary payload below
+    will.payload.len = static_cast<int>(will_payload.size());
+    will.payload.data = will_payload.data();
+    will.qos = o.will_qos;
+    will.retained = o.will_retain ? 1 : 0;
+    co.will = &will;
+  }
+
+  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+  std::string alpn; // wire format: length byte + name
+  auto text_or_null = [](const std::string& text) { return text.empty() ? nullptr : text.c_str(); };
+  if (o.tls) {
+    ssl.enableServerCertAuth = 1;
+    // Paho's "verify" is the host name check; on unless --insecure.
+    ssl.verify = o.insecure ? 0 : 1;
+    ssl.trustStore = text_or_null(o.cafile);
+    ssl.CApath = text_or_null(o.capath);
+    if (!o.cert.empty()) {
+      ssl.keyStore = o.cert.c_str();
+      ssl.privateKey = text_or_null(o.key);
+    }
+    ssl.enabledCipherSuites = text_or_null(o.ciphers);
+    if (o.tls_version == "tlsv1.2") {
+      ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+    } else if (o.tls_version == "tlsv1.1") {
+      ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_1;
+    }
+    if (!o.tls_alpn.empty() && o.tls_alpn.size() <= 255) {
+      alpn.push_back(static_cast<char>(o.tls_alpn.size()));
+      alpn += o.tls_alpn;
+      ssl.protos = reinterpret_cast<const unsigned char*>(alpn.c_str());
+      ssl.protos_len = static_cast<unsigned int>(alpn.size());
+    }
+    co.ssl = &ssl;
+  }
+
+  auto request = std::make_unique<Request>();
+  request->state = &s;
+  co.context = request.get();
+  if (s.v5) {
+    co.onSuccess5 = on_request_success5;
+    co.onFailure5 = on_request_failure5;
+  } else {
+    co.onSuccess = on_request_success;
+    co.onFailure = on_request_failure;
+  }
+
+  // Paho starts its send and receive threads here; they inherit this.
+  keep_threads_together();
+  impl.connect_called = true;
+  rc = impl.paho.connect(impl.client, &co);
+  if (properties.count > 0) {
+    impl.paho.propertiesFree(&properties);
+  }
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate_connect_failure(rc, 0, "");
+  }
+  const auto timeout_at = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(connect_timeout));
+  const bool deadline_first = deadline && *deadline < timeout_at;
+  Outcome outcome = impl.wait(std::move(request), deadline_first ? *deadline : timeout_at);
+  if (outcome.code == wait_timed_out) {
+    if (deadline_first) {
+      throw Error(exit_code::timeout, fmt::format("while connecting to {}", endpoint_text(o)));
+    }
+    throw Error(exit_code::failure, fmt::format("cannot connect to {}: timed out after {} s (--connect-timeout): {}",
+                                                endpoint_text(o), o.connect_timeout, diagnose_silence(o)));
+  }
+  if (!outcome.ok) {
+    throw impl.translate_connect_failure(outcome.code, outcome.reason, outcome.message);
+  }
+  impl.debug("received CONNACK (0)");
+}
+
+void Connection::publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows)
+{
+  if (on_receiving_thread) {
+    m_impl->post(topic, payload, qos, retain);
+    return;
+  }
+  m_impl->publish_now(topic, payload, qos, retain, more_follows);
+}
+
+void Connection::Impl::publish_now(std::string_view topic, std::string_view payload, int qos, bool retain,
+                                   bool more_follows)
+{
+  auto& impl = *this;
+  State& s = *impl.state;
+  std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, impl.options.max_inflight));
+  std::unique_ptr<Q0Mark> mark;
+  std::optional<Outcome> failure;
+  bool gone = false;
+  {
+    std::unique_lock lock(s.mutex);
+    failure = impl.take_publish_failure();
+    if (failure) {
+      // reported below, after unlocking
+    } else if (qos == 0) {
+      s.changed.wait(lock, [&] {
+        return s.q0_issued - s.q0_written < window || s.publish_failure || s.lost || s.detached.load();
+      });
+    } else {
+      // Resumes as soon as one acknowledgement frees a slot. Waiting for
+      // half the window to drain instead stalled 40 ms per wait (measured):
+      // mosquitto does not set TCP_NODELAY by default, so its PUBACKs wait
+      // for our delayed TCP ACK unless a PUBLISH of ours carries it.
+      s.changed.wait(lock, [&] {
+        return s.issued - s.completed < window || s.publish_failure || s.lost || s.detached.load();
+      });
+    }
+    if (!failure) {
+      failure = impl.take_publish_failure();
+    }
+    gone = s.lost || s.detached.load();
+    if (failure || gone) {
+      // nothing issued
+    } else if (qos == 0) {
+      // A completion callback per message costs a lock and often a futex
+      // call on each side; at QoS 0 one per burst is enough (the last of a
+      // burst, and at least every quarter window so the window moves).
+      std::uint64_t number = ++s.q0_issued;
+      if (!more_follows || number % (qos0_window / 4) == 0) {
+        mark = std::make_unique<Q0Mark>(Q0Mark{&s, number});
+      }
+    } else {
+      ++s.issued;
+    }
+  }
+  if (failure) {
+    throw impl.translate(failure->code, failure->reason, "publish");
+  }
+  if (gone) {
+    throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
+  }
+  if (impl.options.debug) {
+    impl.debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
+  }
+  MQTTAsync_message message = MQTTAsync_message_initializer;
+  message.payload = const_cast<char*>(payload.data()); // Paho copies it
+  message.payloadlen = static_cast<int>(payload.size());
+  message.qos = qos;
+  message.retained = retain ? 1 : 0;
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  if (qos > 0) {
+    set_delivery_callbacks<publish_done>(response, &s, s.v5);
+  } else if (mark) {
+    set_delivery_callbacks<q0_done>(response, mark.get(), s.v5);
+  }
+  int rc = impl.paho.sendMessage(impl.client, std::string(topic).c_str(), &message, &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    {
+      std::lock_guard lock(s.mutex);
+      // Refused at once: no callback will come.
+      if (qos > 0) {
+        --s.issued;
+      } else {
+        --s.q0_issued;
+      }
+    }
+    throw impl.translate(rc, 0, "publish");
+  }
+  mark.release(); // owned by the callback now
+}
+
+void Connection::flush(Deadline deadline)
+{
+  auto& impl = *m_impl;
+  State& s = *impl.state;
+  std::optional<Error> outbox_failure;
+  std::optional<Outcome> failure;
+  bool timed_out = false;
+  bool done = false;
+  {
+    std::unique_lock lock(s.mutex);
+    auto all_done = [&] {
+      return s.outbox.empty() && !s.sending && s.completed == s.issued && s.q0_written == s.q0_issued;
+    };
+    auto over = [&] { return all_done() || s.lost || s.outbox_failure; };
+    if (deadline) {
+      timed_out = !s.changed.wait_until(lock, *deadline, over);
+    } else {
+      s.changed.wait(lock, over);
+    }
+    outbox_failure = std::move(s.outbox_failure);
+    s.outbox_failure.reset();
+    failure = impl.take_publish_failure();
+    done = all_done();
+  }
+  if (outbox_failure) {
+    throw *outbox_failure;
+  }
+  if (failure) {
+    throw impl.translate(failure->code, failure->reason, "publish");
+  }
+  if (timed_out) {
+    throw Error(exit_code::timeout,
+                fmt::format("while waiting for {} to acknowledge what was published", endpoint_text(impl.options)));
+  }
+  if (!done) {
+    throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
+  }
+}
+
+std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, int qos,
+                                       std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+  auto& impl = *m_impl;
+  if (filters.empty()) {
+    return {};
+  }
+  std::vector<char*> topics;
+  for (const auto& f : filters) {
+    impl.debug("sending SUBSCRIBE ('{}', QoS {})", f, qos);
+    topics.push_back(const_cast<char*>(f.c_str())); // Paho copies them
+  }
+  std::vector<int> qoss(filters.size(), qos);
+  auto request = std::make_unique<Request>();
+  request->state = impl.state.get();
+  request->filters = filters.size();
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  impl.set_callbacks(response, request.get());
+  int rc = impl.paho.subscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), qoss.data(), &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate(rc, 0, "subscribe");
+  }
+  Outcome outcome = impl.wait(std::move(request), deadline);
+  if (outcome.code == wait_timed_out) {
+    throw Error(exit_code::timeout, fmt::format("while subscribing on {}", endpoint_text(impl.options)));
+  }
+  if (!outcome.ok) {
+    // Paho reports a SUBACK that refuses the only filter as a failure; it
+    // is a granted code like any other (sub.cpp reports refused filters).
+    int refused = outcome.reason >= 0x80 ? outcome.reason : outcome.code;
+    if (filters.size() == 1 && refused >= 0x80 && refused <= 0xff && impl.connected()) {
+      outcome.granted = {refused};
+    } else {
+      throw impl.translate(outcome.code, outcome.reason, "subscribe");
+    }
+  }
+  impl.debug("received SUBACK");
+  outcome.granted.resize(filters.size(), 0x80);
+  return outcome.granted;
+}
+
+void Connection::unsubscribe(const std::vector<std::string>& filters,
+                             std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+  auto& impl = *m_impl;
+  if (filters.empty()) {
+    return;
+  }
+  std::vector<char*> topics;
+  for (const auto& f : filters) {
+    impl.debug("sending UNSUBSCRIBE ('{}')", f);
+    topics.push_back(const_cast<char*>(f.c_str())); // Paho copies them
+  }
+  auto request = std::make_unique<Request>();
+  request->state = impl.state.get();
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  impl.set_callbacks(response, request.get());
+  int rc = impl.paho.unsubscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    throw impl.translate(rc, 0, "unsubscribe");
+  }
+  Outcome outcome = impl.wait(std::move(request), deadline);
+  if (outcome.code == wait_timed_out) {
+    throw Error(exit_code::timeout, fmt::format("while unsubscribing on {}", endpoint_text(impl.options)));
+  }
+  if (!outcome.ok || outcome.reason >= 0x80) {
+    throw impl.translate(outcome.code, outcome.reason, "unsubscribe");
+  }
+  impl.debug("received UNSUBACK");
+}
+
+void Connection::disconnect() noexcept
+{
+  auto& impl = *m_impl;
+  try {
+    if (!impl.connected()) {
+      return;
+    }
+    impl.debug("sending DISCONNECT");
+    auto request = std::make_unique<Request>();
+    request->state = impl.state.get();
+    const MQTTAsync_disconnectOptions v3_defaults = MQTTAsync_disconnectOptions_initializer;
+    const MQTTAsync_disconnectOptions v5_defaults = MQTTAsync_disconnectOptions_initializer5;
+    MQTTAsync_disconnectOptions d = impl.state->v5 ? v5_defaults : v3_defaults;
+    // 0: no grace period for outstanding acks (flush() waited for them);
+    // DISCONNECT still goes out after every PUBLISH queued before it.
+    d.timeout = 0;
+    d.context = request.get();
+    if (impl.state->v5) {
+      d.onSuccess5 = on_request_success5;
+      d.onFailure5 = on_request_failure5;
+    } else {
+      d.onSuccess = on_request_success;
+      d.onFailure = on_request_failure;
+    }
+    int rc = impl.paho.disconnect(impl.client, &d);
+    if (rc != MQTTASYNC_SUCCESS) {
+      impl.debug("DISCONNECT failed: {}", impl.error_text(rc));
+      return;
+    }
+    Outcome outcome = impl.wait(std::move(request));
+    if (!outcome.ok) {
+      impl.debug("DISCONNECT failed: {}", impl.error_text(outcome.code));
+    }
+  } catch (...) {
+    // noexcept: a failed debug line or allocation must not end the tool
+  }
+}
+
+bool Connection::is_connected() const noexcept
+{
+  return m_impl->connected();
+}
+
+std::string library_versions()
+{
+  // --version only: loading the TLS build here (and with it OpenSSL) is the
+  // one way to name the OpenSSL version TLS connections would use.
+  std::string tls_problem;
+  const PahoLibrary* paho = nullptr;
+  try {
+    paho = &PahoLibrary::get(true);
+  } catch (const std::exception& e) {
+    tls_problem = e.what();
+  }
+  try {
+    if (paho == nullptr) {
+      paho = &PahoLibrary::get(false);
+    }
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  std::string version = "unknown";
+  std::string openssl;
+  if (MQTTAsync_nameValue* info = paho->getVersionInfo()) {
+    for (auto* nv = info; nv->name != nullptr; ++nv) {
+      if (std::strcmp(nv->name, "Version") == 0) {
+        version = nv->value;
+      } else if (std::strcmp(nv->name, "OpenSSL version") == 0) {
+        openssl = nv->value;
+      }
+    }
+  }
+  if (openssl.empty()) {
+    openssl = fmt::format("no TLS ({})", tls_problem.empty() ? "Paho C built without OpenSSL" : tls_problem);
+  } else {
+    openssl += " (loaded for TLS connections only)";
+  }
+  return fmt::format("Paho MQTT C {}, {}", version, openssl);
+}
+
+} // namespace mqtk

@@ -1,0 +1,107 @@
+#pragma once
+
+#include "mqtk/connection/options.hpp"
+#include "mqtk/mqtt/message.hpp"
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mqtk {
+
+// One client connection to a broker, on Paho MQTT C's MQTTAsync API. The
+// only module that talks to Paho (the OpenSSL build is loaded at run time,
+// only for TLS): every Paho error is translated here into mqtk::Error with a
+// one-line message naming host:port and the reason, and an exit code
+// following mosquitto's clients (1 for network failures and a Paho library
+// that cannot be loaded, the CONNACK code when the broker refuses). Paho's
+// file persistence is never used.
+class Connection
+{
+public:
+  // Receives a view of each message; the view is valid only during the call.
+  using MessageHandler = std::function<void(const MessageView&)>;
+  using LostHandler = std::function<void(const std::string& reason)>;
+
+  // Loads Paho and creates the client; nothing is sent until connect().
+  // `options` must have been resolve()d and must outlive the connection.
+  // Throws Error.
+  Connection(const ConnectionOptions& options, std::string_view tool);
+  // Once connect() was called, Paho's client and threads are left running
+  // until the process exits (tearing them down costs up to ~10 ms); the
+  // handlers are no longer called.
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Called on Paho's thread for each message received. Set before connect().
+  void on_message(MessageHandler handler);
+
+  // Called on the thread that delivers messages whenever everything it had
+  // received has been handed to on_message and it is about to wait for
+  // more: the place to flush output batched from on_message. Set before
+  // connect().
+  void on_idle(std::function<void()> handler);
+
+  // Called on Paho's thread when an established connection breaks.
+  void on_connection_lost(LostHandler handler);
+
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+  // Connects and waits for CONNACK, at most --connect-timeout (then Error,
+  // exit 1, saying whether the TCP connection was made) and at most until
+  // `deadline` (then Error with exit_code::timeout and the text "while
+  // connecting to HOST:PORT", for the caller to complete). Throws Error.
+  void connect(Deadline deadline = {});
+
+  // Queues a message. At QoS 1 and 2 at most -M messages are unacknowledged
+  // at once: this call waits for the oldest when the window is full. Throws
+  // Error when a delivery failed.
+  // `more_follows`: the caller is about to publish again at once; at QoS 0
+  // Paho then reports this message's write together with a later one
+  // (flush() still covers it). Pass false for the last of a burst.
+  // From a message handler (Paho's receiving thread) it never waits: the
+  // message is queued, in order, for a thread of the connection's own, and
+  // a failure is reported by flush().
+  void publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows = false);
+
+  // Waits until every queued message was written (QoS 0) or acknowledged
+  // (QoS 1 and 2), those queued from a message handler included. Throws
+  // Error (also when the connection breaks first); past `deadline`, with
+  // exit_code::timeout and the text "while waiting for HOST:PORT to
+  // acknowledge what was published". Not from a handler.
+  void flush(Deadline deadline = {});
+
+  // Subscribes to every filter at `qos` and waits for SUBACK. Returns the
+  // granted QoS per filter (128 or more: refused, also when it is the only
+  // filter). Throws Error; past `deadline`, with exit_code::timeout and the
+  // text "while subscribing on HOST:PORT".
+  std::vector<int> subscribe(const std::vector<std::string>& filters, int qos, Deadline deadline = {});
+
+  // Unsubscribes and waits for UNSUBACK. Throws Error; past `deadline` as
+  // subscribe() does.
+  void unsubscribe(const std::vector<std::string>& filters, Deadline deadline = {});
+
+  // Sends DISCONNECT after the messages already queued and waits for it to
+  // be written (call flush() first to wait for acknowledgements). Never
+  // throws; a failure is reported on stderr with the debug flag (-d).
+  void disconnect() noexcept;
+
+  // True while connected.
+  bool is_connected() const noexcept;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// "Paho MQTT C 1.3.x, OpenSSL 3.0.x ... (loaded for TLS connections only)"
+// for --version. Loads Paho's TLS build (and so OpenSSL) to name its
+// version; when that fails, says why instead. Never throws.
+std::string library_versions();
+
+} // namespace mqtk

@@ -1,0 +1,234 @@
+#include "mqtk/connection/options.hpp"
+
+#include "mqtk/process/error.hpp"
+#include "mqtk/mqtt/topic.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <random>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace mqtk {
+
+void add_connection_options(CLI::App& app, ConnectionOptions& o)
+{
+  auto* g = app.add_option_group("Connection", "Reaching the broker (same flags as mosquitto's clients)");
+  g->add_option("-h,--host", o.host, "Broker host name or address (default: localhost)");
+  g->add_option("-p,--port", o.port, "Broker port (default: 1883, 8883 with TLS)")
+    ->check(CLI::Range(1, 65535));
+  g->add_option("-L,--url", o.url,
+                "Broker as a URL: mqtt[s]://[user[:pass]@]host[:port]/topic, or ws[s]://host[:port]/path");
+  g->add_option("-i,--id", o.id, "Client id (default: the tool's name, process id and random digits)");
+  g->add_option("-I,--id-prefix", o.id_prefix, "Client id prefix; the process id is appended");
+  g->add_option("-k,--keepalive", o.keepalive, "Keepalive interval in seconds, 5 to 65535 (default: 60)")
+    ->check(CLI::Range(5, 65535));
+  g->add_flag("-c,--disable-clean-session", o.disable_clean_session,
+              "Keep the session on the broker after disconnecting (needs -i)");
+  g->add_option("-x,--session-expiry-interval", o.session_expiry,
+                "MQTT 5 session expiry in seconds; -1 or 4294967295: never");
+  g->add_option("-V,--protocol-version", o.protocol_version,
+                "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311)");
+  g->add_option("-u,--username", o.username, "User name");
+  g->add_option("-P,--pw", o.password, "Password (never printed)");
+  g->add_option("--will-topic", o.will_topic, "Topic of the will message");
+  g->add_option("--will-payload", o.will_payload, "Payload of the will message");
+  g->add_option("--will-qos", o.will_qos, "QoS of the will message")->check(CLI::Range(0, 2));
+  g->add_flag("--will-retain", o.will_retain, "Retain the will message");
+  g->add_flag("-d,--debug", o.debug, "Print connection events on stderr");
+  g->add_flag("--quiet", o.quiet, "Print no error messages");
+  g->add_option("--connect-timeout", o.connect_timeout, "Seconds to wait for the connection (default: 30)")
+    ->check(CLI::PositiveNumber);
+  g->add_option("-M", o.max_inflight, "Most QoS 1 and 2 messages in flight at once (default: 20)")
+    ->check(CLI::Range(1, 65535));
+  g->add_flag("--nodelay", o.nodelay, "Disable Nagle's algorithm (always disabled by Paho)");
+
+  auto* t = app.add_option_group("TLS", "Encrypted connections (server certificate verified unless --insecure)");
+  t->add_option("--cafile", o.cafile, "File of trusted CA certificates (PEM)");
+  t->add_option("--capath", o.capath, "Directory of trusted CA certificates");
+  t->add_option("--cert", o.cert, "Client certificate (PEM)");
+  t->add_option("--key", o.key, "Client private key (PEM)");
+  t->add_option("--keyform", o.keyform, "Key format: pem (engine is not supported)");
+  t->add_option("--ciphers", o.ciphers, "OpenSSL cipher list");
+  t->add_option("--tls-version", o.tls_version, "tlsv1.3, tlsv1.2 or tlsv1.1");
+  t->add_option("--tls-alpn", o.tls_alpn, "ALPN protocol to ask for");
+  t->add_flag("--insecure", o.insecure, "Do not check the server's host name (unsafe)");
+  t->add_flag("--tls-use-os-certs", o.tls_use_os_certs, "Trust the system's CA certificates");
+
+  auto* u = app.add_option_group("Unsupported",
+                                 "Accepted for mosquitto compatibility; refused before connecting");
+  u->add_option("-A", o.bind_address, "Bind address (not supported by Paho)");
+  u->add_option("--unix", o.unix_socket, "Unix socket (not supported by Paho)");
+  u->add_option("--proxy", o.proxy, "SOCKS5 proxy (not supported by Paho)");
+  u->add_option("--tls-engine", o.tls_engine, "OpenSSL engine (not supported)");
+  u->add_option("--tls-engine-kpass-sha1", o.tls_engine_kpass_sha1, "Engine key password (not supported)");
+  u->add_option("--psk", o.psk, "TLS-PSK key (not supported yet)");
+  u->add_option("--psk-identity", o.psk_identity, "TLS-PSK identity (not supported yet)");
+  u->add_option("-D,--property", o.properties, "MQTT 5 property (not supported yet)")
+    ->expected(3)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+int parse_protocol_version(std::string_view text)
+{
+  if (text == "31" || text == "mqttv31") {
+    return 3;
+  }
+  if (text == "311" || text == "mqttv311") {
+    return 4;
+  }
+  if (text == "5" || text == "mqttv5") {
+    return 5;
+  }
+  throw UsageError(fmt::format("-V: unknown protocol version '{}' (expected 31, 311, 5, mqttv31, mqttv311 or mqttv5)", text));
+}
+
+std::uint32_t parse_session_expiry(std::string_view text)
+{
+  if (text == "-1" || text == "∞") {
+    return 4294967295u;
+  }
+  // As mosquitto: strtol with base 0 (so "0x10" and "010" work, leading
+  // space and a sign are allowed), the whole text must be a number, and
+  // the value must lie in [-1, 4294967295].
+  std::string copy(text);
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(copy.c_str(), &end, 0);
+  if (copy.empty() || end == copy.c_str() || *end != '\0' || copy.find('\0') != std::string::npos) {
+    throw UsageError(fmt::format(
+      "-x: session expiry '{}' is not a number (seconds from 0 to 4294967295, or -1 for never)", text));
+  }
+  if (errno == ERANGE || value < -1 || value > 4294967295LL) {
+    throw UsageError(fmt::format(
+      "-x: session expiry '{}' is out of range (seconds from 0 to 4294967295, or -1 for never)", text));
+  }
+  return value == -1 ? 4294967295u : static_cast<std::uint32_t>(value);
+}
+
+namespace {
+
+void refuse_unsupported(const ConnectionOptions& o)
+{
+  auto refuse = [](bool given, std::string_view flag, std::string_view why) {
+    if (given) {
+      throw UsageError(fmt::format("{} is not supported: {}", flag, why));
+    }
+  };
+  refuse(!o.bind_address.empty(), "-A", "Paho MQTT C cannot bind the client socket to an address");
+  refuse(!o.unix_socket.empty(), "--unix", "Paho MQTT C cannot connect over a unix domain socket");
+  refuse(!o.proxy.empty(), "--proxy", "Paho MQTT C has no SOCKS5 proxy support");
+  refuse(!o.tls_engine.empty(), "--tls-engine", "Paho MQTT C cannot load an OpenSSL engine");
+  refuse(!o.tls_engine_kpass_sha1.empty(), "--tls-engine-kpass-sha1", "Paho MQTT C cannot load an OpenSSL engine");
+  if (!o.keyform.empty() && o.keyform != "pem") {
+    throw UsageError(o.keyform == "engine"
+                       ? std::string("--keyform engine is not supported: Paho MQTT C cannot load an OpenSSL engine")
+                       : fmt::format("--keyform: unknown key form '{}' (expected pem)", o.keyform));
+  }
+  refuse(!o.psk.empty(), "--psk", "TLS-PSK is not implemented in this version");
+  refuse(!o.psk_identity.empty(), "--psk-identity", "TLS-PSK is not implemented in this version");
+  refuse(!o.properties.empty(), "-D/--property", "MQTT 5 properties are not implemented in this version");
+}
+
+std::string default_client_id(std::string_view tool)
+{
+  std::random_device rd;
+  return fmt::format("{}-{}-{:04x}", tool, ::getpid(), rd() & 0xffffu);
+}
+
+} // namespace
+
+void resolve(ConnectionOptions& o, std::string_view tool)
+{
+  refuse_unsupported(o);
+  o.mqtt_version = parse_protocol_version(o.protocol_version);
+  if (!o.url.empty()) {
+    BrokerUrl url = parse_broker_url(o.url);
+    o.transport = url.transport;
+    o.host = url.host;
+    if (url.port) {
+      o.port = *url.port;
+    }
+    if (url.username) {
+      o.username = url.username;
+    }
+    if (url.password) {
+      o.password = url.password;
+    }
+    o.ws_path = url.path;
+    o.url_topic = url.topic;
+  } else if (!o.cafile.empty() || !o.capath.empty() || o.tls_use_os_certs) {
+    // mosquitto: giving CA certificates turns TLS on.
+    o.transport = Transport::mqtts;
+  }
+  o.tls = is_tls(o.transport);
+  if (o.port == 0) {
+    o.port = default_port(o.transport);
+  }
+  if (o.host.empty()) {
+    throw UsageError("-h: empty host name");
+  }
+  if (o.password && !o.username) {
+    throw UsageError("-P: a password needs a username (-u)");
+  }
+  if (!o.session_expiry.empty()) {
+    o.session_expiry_seconds = parse_session_expiry(o.session_expiry);
+  }
+  if (!o.id.empty() && !o.id_prefix.empty()) {
+    throw UsageError("-i and -I cannot be used together");
+  }
+  if (o.id.size() > 65535) {
+    throw UsageError("-i: client id is longer than 65535 bytes");
+  }
+  if (o.disable_clean_session && o.id.empty()) {
+    throw UsageError("-c: a persistent session needs a client id; give one with -i");
+  }
+  if (o.mqtt_version == 5 && o.id.empty() && o.session_expiry_seconds == 4294967295u) {
+    // mosquitto: an infinite session expiry needs a client id (-I is not enough).
+    throw UsageError("-x: a session that never expires needs a client id; give one with -i");
+  }
+  if (o.id.empty()) {
+    o.id = o.id_prefix.empty() ? default_client_id(tool) : fmt::format("{}{}", o.id_prefix, ::getpid());
+  }
+  if (!o.will_topic.empty()) {
+    validate_publish_topic(o.will_topic, "--will-topic");
+  } else if (o.will_payload || o.will_retain || o.will_qos != 0) {
+    throw UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
+  }
+  if (o.tls_version == "tlsv1.3") {
+    throw UsageError("--tls-version tlsv1.3 is not supported: Paho MQTT C 1.3 can only pin tlsv1.2 or tlsv1.1 "
+                     "(without --tls-version, TLS 1.3 is used when the broker offers it)");
+  }
+  if (!o.tls_version.empty() && o.tls_version != "tlsv1.2" && o.tls_version != "tlsv1.1") {
+    throw UsageError(fmt::format("--tls-version: unknown version '{}' (expected tlsv1.3, tlsv1.2 or tlsv1.1)",
+                                 o.tls_version));
+  }
+  if ((!o.cert.empty()) != (!o.key.empty())) {
+    throw UsageError("--cert and --key must be given together");
+  }
+}
+
+std::string endpoint_text(const ConnectionOptions& o)
+{
+  if (o.host.find(':') != std::string::npos) {
+    return fmt::format("[{}]:{}", o.host, o.port);
+  }
+  return fmt::format("{}:{}", o.host, o.port);
+}
+
+std::string server_uri(const ConnectionOptions& o)
+{
+  std::string_view scheme = "tcp";
+  switch (o.transport) {
+  case Transport::mqtt: scheme = "tcp"; break;
+  case Transport::mqtts: scheme = "ssl"; break;
+  case Transport::ws: scheme = "ws"; break;
+  case Transport::wss: scheme = "wss"; break;
+  }
+  return fmt::format("{}://{}{}", scheme, endpoint_text(o), o.ws_path);
+}
+
+} // namespace mqtk

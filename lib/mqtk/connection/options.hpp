@@ -1,0 +1,97 @@
+#pragma once
+
+#include "mqtk/connection/broker_url.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace mqtk {
+
+// Everything a tool needs to reach a broker. Filled by the shared option
+// group (add_connection_options) and completed by resolve().
+struct ConnectionOptions
+{
+  std::string host = "localhost";
+  int port = 0; // 0: the transport's default
+  std::string url;
+  std::string id;
+  std::string id_prefix;
+  int keepalive = 60;
+  bool disable_clean_session = false;
+  std::string session_expiry; // as typed; see session_expiry_seconds
+  std::string protocol_version = "311";
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::string will_topic;
+  std::optional<std::string> will_payload;
+  int will_qos = 0;
+  bool will_retain = false;
+  bool debug = false;
+  bool quiet = false;
+  double connect_timeout = 30.0;
+  int max_inflight = 20;
+  bool nodelay = false;
+
+  // TLS (mqtts:// or wss:// in -L, or --cafile/--capath/--tls-use-os-certs).
+  std::string cafile;
+  std::string capath;
+  std::string cert;
+  std::string key;
+  std::string keyform;
+  std::string ciphers;
+  std::string tls_version;
+  std::string tls_alpn;
+  bool insecure = false;
+  bool tls_use_os_certs = false;
+
+  // Accepted for mosquitto compatibility, refused by check_supported().
+  std::string bind_address;
+  std::string unix_socket;
+  std::string proxy;
+  std::string tls_engine;
+  std::string tls_engine_kpass_sha1;
+  std::string psk;
+  std::string psk_identity;
+  std::vector<std::string> properties;
+
+  // Filled by resolve():
+  Transport transport = Transport::mqtt;
+  std::string ws_path;
+  int mqtt_version = 4; // 3 = 3.1, 4 = 3.1.1, 5 = 5
+  std::optional<std::uint32_t> session_expiry_seconds;
+  std::optional<std::string> url_topic;
+  bool tls = false;
+};
+
+// Declares the connection flags shared by every tool (mosquitto's names and
+// meanings) in an option group of `app`. The app's help flag must already be
+// "--help" only, since -h is the host.
+void add_connection_options(CLI::App& app, ConnectionOptions& options);
+
+// Validates and completes options after parsing: applies -L, the protocol
+// version, session expiry, default port and client id. `tool` ("mqtk-pub")
+// seeds the default client id. Throws UsageError before anything connects.
+void resolve(ConnectionOptions& options, std::string_view tool);
+
+// Parses -V: 31, 311, 5, mqttv31, mqttv311, mqttv5. Returns 3, 4 or 5.
+// Throws UsageError.
+int parse_protocol_version(std::string_view text);
+
+// Parses -x: 0..4294967294 seconds, or -1, 4294967295, "∞" for never.
+// Throws UsageError.
+std::uint32_t parse_session_expiry(std::string_view text);
+
+// "host:port" for messages, with IPv6 hosts in brackets.
+std::string endpoint_text(const ConnectionOptions& options);
+
+// The server URI Paho expects ("tcp://host:port", "ssl://...", "ws://host:port/path").
+std::string server_uri(const ConnectionOptions& options);
+
+} // namespace mqtk

@@ -1,0 +1,95 @@
+#include "mqtk/mqtt/topic.hpp"
+
+#include "mqtk/process/error.hpp"
+
+#include <fmt/format.h>
+
+namespace mqtk {
+
+namespace {
+
+constexpr std::size_t max_topic_length = 65535;
+
+void check_common(std::string_view text, std::string_view option, std::string_view what)
+{
+  if (text.empty()) {
+    throw UsageError(fmt::format("{}: empty {} is not allowed", option, what));
+  }
+  if (text.size() > max_topic_length) {
+    throw UsageError(fmt::format("{}: {} is {} bytes long; MQTT allows at most {}",
+                                 option, what, text.size(), max_topic_length));
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    throw UsageError(fmt::format("{}: {} contains a NUL character", option, what));
+  }
+}
+
+} // namespace
+
+void validate_publish_topic(std::string_view topic, std::string_view option)
+{
+  check_common(topic, option, "topic");
+  auto wildcard = topic.find_first_of("+#");
+  if (wildcard != std::string_view::npos) {
+    throw UsageError(fmt::format(
+      "{}: invalid publish topic '{}': wildcard '{}' at position {} (wildcards are only for subscriptions)",
+      option, topic, topic[wildcard], wildcard + 1));
+  }
+}
+
+void validate_topic_filter(std::string_view filter, std::string_view option)
+{
+  check_common(filter, option, "topic filter");
+  for (std::size_t i = 0; i < filter.size(); ++i) {
+    char c = filter[i];
+    bool starts_level = i == 0 || filter[i - 1] == '/';
+    bool ends_level = i + 1 == filter.size() || filter[i + 1] == '/';
+    if (c == '+' && !(starts_level && ends_level)) {
+      throw UsageError(fmt::format(
+        "{}: invalid topic filter '{}': '+' at position {} must fill a whole level", option, filter, i + 1));
+    }
+    if (c == '#' && !(starts_level && i + 1 == filter.size())) {
+      throw UsageError(fmt::format(
+        "{}: invalid topic filter '{}': '#' at position {} must be the whole last level", option, filter, i + 1));
+    }
+  }
+}
+
+bool topic_matches(std::string_view filter, std::string_view topic) noexcept
+{
+  if (!topic.empty() && topic.front() == '$' && !filter.empty()
+      && (filter.front() == '+' || filter.front() == '#')) {
+    return false;
+  }
+  std::size_t f = 0;
+  std::size_t t = 0;
+  while (true) {
+    auto f_end = filter.find('/', f);
+    auto f_level = filter.substr(f, f_end == std::string_view::npos ? std::string_view::npos : f_end - f);
+    if (f_level == "#") {
+      return true;
+    }
+    if (t > topic.size()) {
+      // Topic has run out of levels; "a/#" also matches "a".
+      return false;
+    }
+    auto t_end = topic.find('/', t);
+    auto t_level = topic.substr(t, t_end == std::string_view::npos ? std::string_view::npos : t_end - t);
+    if (f_level != "+" && f_level != t_level) {
+      return false;
+    }
+    bool f_last = f_end == std::string_view::npos;
+    bool t_last = t_end == std::string_view::npos;
+    if (f_last || t_last) {
+      if (f_last && t_last) {
+        return true;
+      }
+      // "a/#" matches "a": the remaining filter is exactly "/#".
+      return t_last && !f_last && filter.substr(f_end + 1) == "#";
+    }
+    f = f_end + 1;
+    t = t_end + 1;
+  }
+}
+
+} // namespace mqtk

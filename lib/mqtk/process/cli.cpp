@@ -1,0 +1,97 @@
+#include "mqtk/process/cli.hpp"
+
+#include "mqtk/connection/connection.hpp"
+#include "mqtk/process/error.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#ifndef MQTK_VERSION
+#define MQTK_VERSION "0.0.0"
+#endif
+
+namespace mqtk {
+
+namespace {
+
+[[noreturn]] void finish(int code)
+{
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // Skip static destructors and Paho's thread teardown (which sleeps in
+  // 100 ms steps): by now every message is confirmed and output written.
+  ::_exit(code);
+}
+
+// Moves the arguments after spec.rest_option ("--exec") into
+// *spec.rest_arguments and returns the argc that leaves for CLI11.
+int take_rest_arguments(const ToolSpec& spec, int argc, char** argv)
+{
+  if (spec.rest_option.empty() || spec.rest_arguments == nullptr) {
+    return argc;
+  }
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == spec.rest_option) {
+      spec.rest_arguments->assign(argv + i + 1, argv + argc);
+      if (spec.rest_arguments->empty()) {
+        throw UsageError(
+          fmt::format("{} needs a command to run (it takes every argument after it)", spec.rest_option));
+      }
+      return i;
+    }
+  }
+  return argc;
+}
+
+} // namespace
+
+void run_tool(const ToolSpec& spec, int argc, char** argv)
+{
+  CLI::App app{std::string(spec.description), std::string(spec.name)};
+  app.set_help_flag("--help", "Print this help on stdout and exit");
+  app.set_version_flag("--version", [] {
+    return fmt::format("mqtk {} ({})", MQTK_VERSION, library_versions());
+  }, "Print mqtk's and its libraries' versions and exit");
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.get_formatter()->column_width(34);
+  auto print_error = [&](std::string_view message) {
+    if (spec.quiet == nullptr || !*spec.quiet) {
+      fmt::print(stderr, "{}: {}\n", spec.name, message);
+    }
+  };
+  try {
+    spec.declare(app);
+    argc = take_rest_arguments(spec, argc, argv);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      fmt::print("{}", app.help());
+      finish(exit_code::ok);
+    } catch (const CLI::CallForVersion& e) {
+      fmt::print("{}\n", e.what());
+      finish(exit_code::ok);
+    } catch (const CLI::ParseError& e) {
+      throw UsageError(e.what());
+    }
+    finish(spec.run());
+  } catch (const UsageError& e) {
+    // As in mosquitto, --quiet hides runtime errors, not usage errors.
+    fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", spec.name, e.what(), spec.name);
+    finish(e.code());
+  } catch (const Error& e) {
+    print_error(e.what());
+    finish(e.code());
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+    finish(exit_code::failure);
+  } catch (const std::exception& e) {
+    print_error(fmt::format("internal error: {}", e.what()));
+    finish(exit_code::failure);
+  }
+}
+
+} // namespace mqtk

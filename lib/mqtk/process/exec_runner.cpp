@@ -1,0 +1,336 @@
+#include "mqtk/process/exec_runner.hpp"
+
+#include "mqtk/paho/thread_scheduling.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <system_error>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "mqtk/process/error.hpp"
+
+extern char** environ;
+
+namespace mqtk {
+
+namespace {
+
+constexpr std::string_view env_topic = "MQTT_TOPIC=";
+constexpr std::string_view env_qos = "MQTT_QOS=";
+constexpr std::string_view env_retain = "MQTT_RETAIN=";
+
+// How long the payload writer waits on a full pipe before checking whether
+// the child has exited; a background grandchild may hold the pipe open
+// without ever reading it.
+constexpr int pipe_poll_ms = 100;
+
+// Frees a posix_spawn object on every path out of run().
+struct SpawnSetup
+{
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  int error = 0;
+
+  explicit SpawnSetup(int stdin_fd)
+  {
+    error = posix_spawn_file_actions_init(&actions);
+    if (error != 0) {
+      return;
+    }
+    error = posix_spawnattr_init(&attr);
+    if (error != 0) {
+      posix_spawn_file_actions_destroy(&actions);
+      return;
+    }
+    initialized = true;
+    error = posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
+    // Keeps mqtk's broker socket and other descriptors out of the child.
+    if (error == 0) {
+      error = posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+    }
+    // mqtk blocks SIGINT/SIGTERM in every thread and ignores SIGPIPE; both
+    // would otherwise be inherited and make the child deaf to Ctrl-C or
+    // change how it behaves in a pipeline.
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2}) {
+      sigaddset(&defaults, sig);
+    }
+    if (error == 0) {
+      error = posix_spawnattr_setsigmask(&attr, &mask);
+    }
+    if (error == 0) {
+      error = posix_spawnattr_setsigdefault(&attr, &defaults);
+    }
+    if (error == 0) {
+      error = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    }
+  }
+
+  ~SpawnSetup()
+  {
+    if (initialized) {
+      posix_spawnattr_destroy(&attr);
+      posix_spawn_file_actions_destroy(&actions);
+    }
+  }
+
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+private:
+  bool initialized = false;
+};
+
+bool starts_with(const char* entry, std::string_view prefix) noexcept
+{
+  return std::strncmp(entry, prefix.data(), prefix.size()) == 0;
+}
+
+} // namespace
+
+ExecRunner::ExecRunner(std::vector<std::string> argv, int max_jobs, Reporter report)
+  : m_argv(std::move(argv)),
+    m_max_jobs(max_jobs),
+    m_report(std::move(report))
+{
+  if (m_argv.empty() || m_argv.front().empty()) {
+    throw UsageError("--exec: expected a command to run");
+  }
+  for (const std::string& arg : m_argv) {
+    if (arg.find('\0') != std::string::npos) {
+      throw UsageError("--exec: arguments cannot contain NUL bytes");
+    }
+  }
+  if (max_jobs < 1) {
+    throw UsageError(fmt::format("--exec-jobs: expected at least 1, got {}", max_jobs));
+  }
+  // A child that stops reading its stdin must show up as EPIPE, not kill us.
+  std::signal(SIGPIPE, SIG_IGN);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (!starts_with(*e, env_topic) && !starts_with(*e, env_qos) && !starts_with(*e, env_retain)) {
+      m_environment.emplace_back(*e);
+    }
+  }
+}
+
+ExecRunner::~ExecRunner()
+{
+  wait_all();
+}
+
+bool ExecRunner::run(const MessageView& message)
+{
+  std::unique_lock lock(m_mutex);
+  m_changed.wait(lock, [this] { return m_running < m_max_jobs || m_cancelled; });
+  if (m_cancelled) {
+    return false;
+  }
+  join_done_locked();
+  ++m_running;
+  const auto job = m_jobs.emplace(m_jobs.end());
+  lock.unlock();
+
+  // Gives the slot back when no child comes of this run.
+  const auto abandon = [this, job] {
+    std::lock_guard guard(m_mutex);
+    m_jobs.erase(job);
+    --m_running;
+    m_changed.notify_all();
+  };
+
+  std::vector<std::string> extra;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  try {
+    job->payload.assign(message.payload);
+    job->topic.assign(message.topic);
+    extra.push_back(std::string(env_topic) + job->topic);
+    extra.push_back(std::string(env_qos) + std::to_string(message.qos));
+    extra.push_back(std::string(env_retain) + (message.retain ? "1" : "0"));
+    argv.reserve(m_argv.size() + 1);
+    for (std::string& arg : m_argv) {
+      argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    envp.reserve(m_environment.size() + extra.size() + 1);
+    for (std::string& entry : m_environment) {
+      envp.push_back(entry.data());
+    }
+    for (std::string& entry : extra) {
+      envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+  } catch (...) {
+    abandon();
+    throw;
+  }
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    const int error = errno;
+    abandon();
+    failed_run(fmt::format("--exec '{}' could not be started for message on topic '{}': {}", m_argv.front(),
+                           message.topic, std::system_category().message(error)));
+    return true;
+  }
+  int error = 0;
+  pid_t pid = -1;
+  {
+    SpawnSetup setup(fds[0]);
+    error = setup.error;
+    if (error == 0) {
+      DefaultSchedulingForChildren scheduling; // not mqtk's one CPU and SCHED_BATCH
+      error = posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
+    }
+  }
+  ::close(fds[0]);
+  if (error != 0) {
+    ::close(fds[1]);
+    abandon();
+    failed_run(fmt::format("--exec '{}' could not be started for message on topic '{}': {}", m_argv.front(),
+                           message.topic, std::system_category().message(error)));
+    return true;
+  }
+  m_started.fetch_add(1, std::memory_order_relaxed);
+  ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+  job->pid = pid;
+  job->stdin_fd = fds[1];
+
+  lock.lock();
+  try {
+    job->thread = std::thread(&ExecRunner::supervise, this, std::ref(*job));
+  } catch (const std::system_error&) {
+    // No thread to spare: supervise this child here, which blocks until it
+    // exits but still writes its payload and reaps it.
+    lock.unlock();
+    supervise(*job);
+  }
+  return true;
+}
+
+void ExecRunner::cancel() noexcept
+{
+  std::lock_guard guard(m_mutex);
+  m_cancelled = true;
+  m_changed.notify_all();
+}
+
+void ExecRunner::supervise(Job& job) noexcept
+{
+  int status = 0;
+  bool reaped = false;
+  const char* data = job.payload.data();
+  std::size_t left = job.payload.size();
+  while (left > 0) {
+    const ssize_t n = ::write(job.stdin_fd, data, left);
+    if (n > 0) {
+      data += n;
+      left -= static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{job.stdin_fd, POLLOUT, 0};
+      if (::poll(&p, 1, pipe_poll_ms) == 0 && ::waitpid(job.pid, &status, WNOHANG) == job.pid) {
+        reaped = true;
+        break;
+      }
+      continue;
+    }
+    // EPIPE: the child closed its stdin (or exited) without reading it all,
+    // which is its right.
+    break;
+  }
+  ::close(job.stdin_fd);
+  job.stdin_fd = -1;
+  std::string().swap(job.payload);
+
+  if (!reaped) {
+    pid_t w = -1;
+    do {
+      w = ::waitpid(job.pid, &status, 0);
+    } while (w < 0 && errno == EINTR);
+    // ECHILD means someone set SIGCHLD to SIG_IGN: the status is lost.
+    reaped = w == job.pid;
+  }
+  if (reaped && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+    try {
+      failed_run(fmt::format("--exec '{}' exited with status {} for message on topic '{}'", m_argv.front(),
+                             WEXITSTATUS(status), job.topic));
+    } catch (...) {
+      m_failed.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else if (reaped && WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const char* name = ::sigabbrev_np(sig);
+    try {
+      failed_run(fmt::format("--exec '{}' was killed by signal {}{}{}{} for message on topic '{}'", m_argv.front(),
+                             sig, name ? " (SIG" : "", name ? name : "", name ? ")" : "", job.topic));
+    } catch (...) {
+      m_failed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  std::lock_guard guard(m_mutex);
+  job.done = true;
+  --m_running;
+  m_changed.notify_all();
+}
+
+void ExecRunner::failed_run(std::string line) noexcept
+{
+  m_failed.fetch_add(1, std::memory_order_relaxed);
+  report(line);
+}
+
+void ExecRunner::report(const std::string& line) noexcept
+{
+  std::lock_guard guard(m_report_mutex);
+  try {
+    if (m_report) {
+      m_report(line);
+      return;
+    }
+    std::string text = "mqtk-sub: " + line + "\n";
+    // One write, so that lines from concurrent children do not interleave.
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+  } catch (...) {
+    // A reporter that throws loses its line; the failure is still counted.
+  }
+}
+
+void ExecRunner::join_done_locked() noexcept
+{
+  for (auto it = m_jobs.begin(); it != m_jobs.end();) {
+    if (it->done) {
+      if (it->thread.joinable()) {
+        it->thread.join();
+      }
+      it = m_jobs.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void ExecRunner::wait_all() noexcept
+{
+  std::unique_lock lock(m_mutex);
+  m_changed.wait(lock, [this] { return m_running == 0; });
+  join_done_locked();
+}
+
+} // namespace mqtk

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mqtk/rules/filter_expression.hpp"
+#include "mqtk/rules/payload_value.hpp"
+
+namespace mqtk {
+
+// When mqtk-sub raises an alert: `--alert-when EXPR [--edge] [--rearm EXPR]
+// [--cooldown SECONDS]`. The rule is armed at start and fires on a message
+// when it is armed, `when` holds (undefined counts as false) and the
+// cooldown has passed:
+//   level (default): it never disarms, so every such message alerts.
+//   --edge:  an alert disarms it; a message on which `when` does not hold
+//            re-arms it. So it alerts when `when` turns from false to true,
+//            and the first message counts as such a turn.
+//   --rearm: an alert disarms it; a message on which `rearm` holds re-arms
+//            it (hysteresis, e.g. when '.x > 2', rearm '.x < 1.5'). The
+//            re-arming message may itself alert. --edge adds nothing to
+//            --rearm and is ignored with it.
+// The cooldown counts from the last alert. A message that would have
+// alerted but for the cooldown is counted as suppressed and leaves the rule
+// armed, so an edge or re-armed episode that still holds when the cooldown
+// ends alerts then (on the first message after it), instead of being lost.
+class AlertRule
+{
+public:
+  // Throws UsageError when cooldown is negative or not finite.
+  AlertRule(FilterExpression when, std::optional<FilterExpression> rearm, bool edge,
+            std::chrono::duration<double> cooldown);
+
+  // Whether the message in value, received at now, raises an alert; updates
+  // the state. Reuses value's payload scan for both expressions.
+  bool should_alert(PayloadValue& value, std::chrono::steady_clock::time_point now) noexcept;
+
+  // Alerts raised so far.
+  std::uint64_t alerts() const noexcept { return m_alerts; }
+
+  // Messages that would have alerted but fell inside the cooldown.
+  std::uint64_t suppressed() const noexcept { return m_suppressed; }
+
+  // The alert condition (its text() goes into the default alert object).
+  const FilterExpression& when() const noexcept { return m_when; }
+
+private:
+  FilterExpression m_when;
+  std::optional<FilterExpression> m_rearm;
+  bool m_edge;
+  std::chrono::duration<double> m_cooldown;
+  bool m_armed = true;
+  bool m_alerted = false; // m_last_alert is set
+  std::chrono::steady_clock::time_point m_last_alert{};
+  std::uint64_t m_alerts = 0;
+  std::uint64_t m_suppressed = 0;
+};
+
+// How an alert is printed: `--alert-message TEMPLATE`, or by default one
+// JSON object per alert. Compiled once; render() never throws except
+// std::bad_alloc.
+class AlertTemplate
+{
+public:
+  // Compiles a template with the placeholders {topic}, {payload} (raw
+  // bytes), {tst} (receive time, ISO-8601 UTC with microseconds,
+  // 2026-11-25T11:46:15.733847Z) and {.path} (the value at a jq-style path,
+  // like `jq -r`: strings unquoted, other values as JSON text, the root of a
+  // non-JSON payload as the payload itself; a missing path renders as
+  // nothing); `{{` and `}}` stand for literal braces. Throws UsageError
+  // naming option_name and the 1-based column of an unknown placeholder,
+  // a bad path or an unmatched brace.
+  static AlertTemplate parse(std::string_view text, std::string_view option_name = "--alert-message");
+
+  // The default alert: a one-line JSON object with keys in this order:
+  // "alert" (alert_text, e.g. the --alert-when expression, as a string),
+  // "topic", "tst" (as {tst}), then "payload" (its JSON value when the
+  // payload is JSON, else its text when valid UTF-8) or "payload_base64".
+  static AlertTemplate json_object(std::string_view alert_text);
+
+  // Appends the alert for value's message, received at tst, to out, without
+  // a trailing newline.
+  void render(PayloadValue& value, std::chrono::system_clock::time_point tst, std::string& out) const;
+
+private:
+  struct Part
+  {
+    enum class Kind : std::uint8_t { literal, topic, payload, tst, path };
+    Kind kind = Kind::literal;
+    std::string literal; // the text, when kind is literal
+    JsonPath path;       // when kind is path
+  };
+
+  bool m_json = false;
+  std::string m_alert_text; // "alert" member of the JSON object
+  std::vector<Part> m_parts;
+};
+
+
+} // namespace mqtk

@@ -1,0 +1,278 @@
+#include "mqtk/tools/pub.hpp"
+
+#include "mqtk/connection/connection.hpp"
+#include "mqtk/process/error.hpp"
+#include "mqtk/rules/line_fields.hpp"
+#include "mqtk/process/line_reader.hpp"
+#include "mqtk/process/stop_signals.hpp"
+#include "mqtk/mqtt/topic.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace mqtk {
+
+void add_pub_options(CLI::App& app, PubOptions& o)
+{
+  add_connection_options(app, o.connection);
+  auto* g = app.add_option_group("Publishing");
+  g->add_option("-t,--topic", o.topic, "Topic to publish to");
+  // A second -m or -f is refused, as in mosquitto (only one message).
+  g->add_option("-m,--message", o.message, "Message payload")->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+  g->add_option("-f,--file", o.file, "Send the contents of a file as one message (binary-safe)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+  g->add_flag("-s,--stdin-file", o.stdin_whole, "Send all of stdin as one message");
+  g->add_flag("-l,--stdin-line", o.stdin_lines, "Send each line of stdin as a message, as lines arrive");
+  g->add_flag("-n,--null-message", o.null_message, "Send a zero-length message");
+  g->add_option("-q,--qos", o.qos, "Quality of service: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
+  g->add_flag("-r,--retain", o.retain, "Ask the broker to retain the message");
+  g->add_option("--repeat", o.repeat, "Publish the message N times (with -m, -f, -s or -n)")
+    ->check(CLI::Range(1, std::numeric_limits<int>::max()));
+  g->add_option("--repeat-delay", o.repeat_delay, "Seconds to wait between repeats (default: 0)")
+    ->check(CLI::Range(0.0, 31536000.0));
+  g->add_option("--fields", o.fields,
+                "With -l: turn each comma- or space-separated line into a JSON object with these keys");
+  add_rule_options(app, o.rules);
+}
+
+namespace {
+
+std::string read_all(int fd, std::string_view what)
+{
+  std::string data;
+  char chunk[65536];
+  while (true) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw UsageError(fmt::format("{}: read failed: {}", what, std::strerror(errno)));
+    }
+    if (n == 0) {
+      return data;
+    }
+    data.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+std::string read_file(const std::string& path)
+{
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw UsageError(fmt::format("-f: cannot open '{}': {}", path, std::strerror(errno)));
+  }
+  std::string data;
+  try {
+    data = read_all(fd, fmt::format("-f '{}'", path));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  if (data.size() > 268435455) {
+    throw UsageError(fmt::format("-f: '{}' is larger than MQTT's 256 MB payload limit", path));
+  }
+  return data;
+}
+
+// Publishes one message through the rules: data to -t when it passes
+// --where and --rate, an alert to --alert-topic when one fires.
+class Publisher
+{
+public:
+  Publisher(Connection& connection, const PubOptions& o, MessageRules rules)
+    : m_connection(connection),
+      m_options(o),
+      m_rules(std::move(rules))
+  {
+  }
+
+  // Publishes one message. `burst_continues`: more input is already at
+  // hand. The data message is then held back until the next one (or
+  // end_burst()), so that the last message Connection sees in a burst is
+  // known to be the last, which lets Paho report one write per burst.
+  void publish(std::string_view payload, bool burst_continues = false)
+  {
+    bool pass = true;
+    if (m_rules.active()) {
+      MessageView view{m_options.topic, payload, m_options.qos, m_options.retain, 0};
+      auto decision = m_rules.evaluate(view, std::chrono::steady_clock::now(), std::chrono::system_clock::now(),
+                                       m_alert);
+      pass = decision.pass && !m_options.topic.empty();
+      if (decision.alert) {
+        m_connection.publish(m_rules.alert_topic(), m_alert, m_options.qos, false);
+      }
+    }
+    if (pass) {
+      if (m_has_pending) {
+        m_connection.publish(m_options.topic, m_pending, m_options.qos, m_options.retain, true);
+        m_has_pending = false;
+      }
+      if (burst_continues) {
+        m_pending.assign(payload);
+        m_has_pending = true;
+      } else {
+        m_connection.publish(m_options.topic, payload, m_options.qos, m_options.retain);
+      }
+    }
+    if (!burst_continues) {
+      end_burst();
+    }
+  }
+
+  // Sends a held-back message, if any.
+  void end_burst()
+  {
+    if (m_has_pending) {
+      m_has_pending = false;
+      m_connection.publish(m_options.topic, m_pending, m_options.qos, m_options.retain);
+    }
+  }
+
+  const MessageRules& rules() const noexcept { return m_rules; }
+
+private:
+  Connection& m_connection;
+  const PubOptions& m_options;
+  MessageRules m_rules;
+  std::string m_alert;
+  std::string m_pending;
+  bool m_has_pending = false;
+};
+
+void publish_lines(Publisher& publisher, const PubOptions& o, const std::optional<LineFields>& fields,
+                   const StopSignals& stop)
+{
+  LineReader reader(0, stop.fd());
+  std::string_view line;
+  std::string object;
+  std::uint64_t line_number = 0;
+  std::uint64_t skipped = 0;
+  constexpr std::uint64_t max_warnings = 20;
+  while (reader.next(line)) {
+    ++line_number;
+    bool burst_continues = reader.has_buffered_line();
+    if (!fields) {
+      publisher.publish(line, burst_continues);
+      continue;
+    }
+    std::size_t got = 0;
+    auto result = fields->to_json(line, object, got);
+    if (result == LineFields::Result::ok) {
+      publisher.publish(object, burst_continues);
+      continue;
+    }
+    if (result != LineFields::Result::empty) {
+      // Bad lines are skipped and counted; the first few are named.
+      if (++skipped <= max_warnings && !o.connection.quiet) {
+        fmt::print(stderr, "mqtk-pub: line {}: {}; skipped\n", line_number, fields->problem(result, got));
+      }
+    }
+    if (!burst_continues) {
+      publisher.end_burst();
+    }
+  }
+  publisher.end_burst();
+  if (skipped > 0 && !o.connection.quiet) {
+    fmt::print(stderr, "mqtk-pub: {} of {} lines skipped (see above{})\n", skipped, line_number,
+               skipped > max_warnings ? "; only the first 20 are listed" : "");
+  }
+  if (reader.error() != 0) {
+    throw Error(exit_code::failure, fmt::format("-l: reading stdin failed: {}", std::strerror(reader.error())));
+  }
+}
+
+} // namespace
+
+void validate(PubOptions& o)
+{
+  if (o.topic.empty() && o.connection.url_topic) {
+    o.topic = *o.connection.url_topic;
+  }
+  if (o.topic.empty() && !o.rules.alert_topic) {
+    throw UsageError("no topic given: use -t TOPIC (or a topic in the -L URL)");
+  }
+  if (!o.topic.empty()) {
+    validate_publish_topic(o.topic, "-t");
+  }
+  if (!o.fields.empty() && !o.stdin_lines) {
+    throw UsageError("--fields works on lines: use it with -l");
+  }
+  int sources = (o.message ? 1 : 0) + (o.file.empty() ? 0 : 1) + (o.stdin_whole ? 1 : 0)
+                + (o.stdin_lines ? 1 : 0) + (o.null_message ? 1 : 0);
+  if (sources == 0) {
+    throw UsageError("no message given: use one of -m MESSAGE, -f FILE, -s, -l or -n");
+  }
+  if (sources > 1) {
+    throw UsageError("only one of -m, -f, -s, -l and -n can be given");
+  }
+  if (o.repeat != 1 && o.stdin_lines) {
+    throw UsageError("--repeat cannot be used with -l");
+  }
+}
+
+int run_pub(PubOptions& o)
+{
+  StopSignals stop;
+  resolve(o.connection, "mqtk-pub");
+  validate(o);
+  MessageRules rules = MessageRules::compile(o.rules);
+  std::optional<LineFields> fields; // a bad spec is a usage error before connecting
+  if (!o.fields.empty()) {
+    fields = LineFields::parse(o.fields, "--fields");
+  }
+  // Whole-message sources are read before connecting, so a missing file is
+  // a usage error and nothing is published.
+  std::string payload;
+  if (o.message) {
+    payload = *o.message;
+  } else if (!o.file.empty()) {
+    payload = read_file(o.file);
+  } else if (o.stdin_whole) {
+    payload = read_all(0, "-s: stdin");
+    if (payload.empty()) {
+      throw UsageError("-s: stdin is empty; use -n to send an empty message");
+    }
+  }
+
+  Connection connection(o.connection, "mqtk-pub");
+  std::atomic<bool> connected{false};
+  // Before the connection is up there is nothing to finish: leave at once,
+  // as a signal would. Afterwards, stop reading and deliver what was read.
+  stop.start([&connected](int signal_number) {
+    if (!connected.load()) {
+      ::_exit(128 + signal_number);
+    }
+  });
+  connection.connect();
+  connected.store(true);
+  Publisher publisher(connection, o, std::move(rules));
+  if (o.stdin_lines) {
+    publish_lines(publisher, o, fields, stop);
+  } else {
+    for (int i = 0; i < o.repeat && !stop.stopped(); ++i) {
+      if (i > 0 && o.repeat_delay > 0) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(o.repeat_delay));
+      }
+      publisher.publish(payload);
+    }
+  }
+  connection.flush();
+  connection.disconnect();
+  if (!o.connection.quiet) {
+    publisher.rules().report("mqtk-pub");
+  }
+  return exit_code::ok;
+}
+
+} // namespace mqtk

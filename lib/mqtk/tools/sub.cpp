@@ -1,0 +1,482 @@
+#include "mqtk/tools/sub.hpp"
+
+#include "mqtk/process/alarm.hpp"
+#include "mqtk/connection/connection.hpp"
+#include "mqtk/process/error.hpp"
+#include "mqtk/process/exec_runner.hpp"
+#include "mqtk/output/format.hpp"
+#include "mqtk/output/writer.hpp"
+#include "mqtk/process/stop_signals.hpp"
+#include "mqtk/mqtt/topic.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <memory>
+#include <unistd.h>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace mqtk {
+
+void add_sub_options(CLI::App& app, SubOptions& o)
+{
+  add_connection_options(app, o.connection);
+  auto* g = app.add_option_group("Subscribing");
+  g->add_option("-t,--topic", o.topics, "Topic filter to subscribe to (repeatable)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  g->add_option("-T,--filter-out", o.filter_out, "Do not print messages matching this filter (repeatable)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  g->add_option("-U,--unsubscribe", o.unsubscribe, "Unsubscribe from this filter (repeatable)")
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  g->add_option("-q,--qos", o.qos, "Subscription QoS: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
+  g->add_option("-C,--count", o.count, "Exit after printing this many messages")
+    ->check(CLI::Range(1, std::numeric_limits<int>::max()));
+  g->add_option("-W,--timeout", o.timeout, "Exit with code 27 after this many seconds")
+    ->check(CLI::Range(0.001, 31536000.0));
+  g->add_flag("-R,--no-stale", o.no_stale, "Do not print retained (stale) messages");
+  g->add_flag("--retained-only", o.retained_only,
+              "Print only retained messages; exit at the first message that is not");
+  g->add_flag("-E,--exit-after-subscribe", o.exit_after_subscribe, "Exit once the subscriptions are acknowledged");
+  g->add_flag("--remove-retained", o.remove_retained, "Clear each retained message received (-T excludes)");
+  g->add_option("--random-filter", o.random_filter, "Print only this percentage of messages, at random")
+    ->check(CLI::Range(0.1, 100.0));
+  auto* out = app.add_option_group("Output");
+  out->add_flag("-v,--verbose", o.verbose, "Print the topic before each payload");
+  out->add_flag("-N,--no-eol", o.no_eol, "Print no newline after each payload");
+  out->add_option("-F,--format", o.format, "Output format (mosquitto's %, @ and \\ sequences)");
+  out->add_flag("-j,--json", o.json, "Print JSON Lines: tst, topic, qos, retain, payload");
+  out->add_flag("--pretty", o.pretty, "Indent JSON output (-j, %j, %J) over several lines");
+  add_rule_options(app, o.rules);
+  // --exec itself is cut out of argv by run_tool, since it takes every
+  // argument after it; the group description documents it in --help.
+  auto* e = app.add_option_group(
+    "Commands", "--exec CMD [ARGS...]  (must come last) run CMD for each matching message, without a shell: "
+                "the payload on its stdin, MQTT_TOPIC, MQTT_QOS and MQTT_RETAIN in its environment");
+  e->add_option("--exec-jobs", o.exec_jobs, "Most --exec commands running at once (default: 1)")
+    ->check(CLI::Range(1, 1024));
+}
+
+void validate(SubOptions& o)
+{
+  // mosquitto adds the -L URL's topic to the -t filters.
+  if (o.connection.url_topic) {
+    o.topics.push_back(*o.connection.url_topic);
+  }
+  if (o.topics.empty() && o.unsubscribe.empty()) {
+    throw UsageError("no topic given: use -t FILTER (repeatable), a topic in the -L URL, or -U");
+  }
+  for (const auto& t : o.topics) {
+    validate_topic_filter(t, "-t");
+  }
+  for (const auto& t : o.filter_out) {
+    validate_topic_filter(t, "-T");
+  }
+  for (const auto& t : o.unsubscribe) {
+    validate_topic_filter(t, "-U");
+  }
+  if (o.json && !o.format.empty()) {
+    throw UsageError("-j and -F cannot be used together");
+  }
+  if (o.no_stale && o.retained_only) {
+    throw UsageError("-R and --retained-only cannot be used together");
+  }
+}
+
+namespace {
+
+// How long output still being written and commands waiting for a slot get
+// after -W or a signal, before they are cut short.
+constexpr auto stop_grace = std::chrono::milliseconds(250);
+
+// Prints messages on the thread that receives them: no hand-off to another
+// thread (which cost two futex calls per message), and output is written
+// once per batch of ready messages, when Connection::on_idle reports that
+// nothing more is waiting. The main thread only waits for the end.
+//
+// Two locks, so that ending never waits for output: m_mutex guards the
+// receiving side (format, rules, output, counts) and may be held across a
+// blocking write(2) or a wait for an --exec slot; m_end_mutex guards only
+// the end, so a signal, -W and the main thread always act at once, and the
+// end cuts short whatever blocks the receiving side (stop_grace).
+class Subscriber
+{
+public:
+  enum class End { running, done, signal, timeout, lost, output_failed };
+
+  Subscriber(SubOptions& options, OutputFormat format, MessageRules rules, Connection& connection)
+    : m_options(options),
+      m_format(std::move(format)),
+      m_rules(std::move(rules)),
+      m_connection(connection),
+      m_rng(std::random_device{}())
+  {
+    if (!options.exec.empty()) {
+      bool quiet = options.connection.quiet;
+      m_exec = std::make_unique<ExecRunner>(options.exec, options.exec_jobs, [quiet](std::string_view line) {
+        if (!quiet) {
+          fmt::print(stderr, "mqtk-sub: {}\n", line);
+        }
+      });
+    }
+  }
+
+  // Receiving thread: one message.
+  void on_message(const MessageView& m)
+  {
+    if (ended()) {
+      return;
+    }
+    std::lock_guard lock(m_mutex);
+    if (ended()) {
+      return;
+    }
+    handle(m);
+    if (!ended() && m_writer.buffer().size() >= flush_threshold) {
+      flush_locked();
+    }
+  }
+
+  // Receiving thread: nothing more is ready; write what was rendered.
+  void on_idle()
+  {
+    if (ended()) {
+      return; // the main thread writes what is left
+    }
+    std::lock_guard lock(m_mutex);
+    if (!m_writer.buffer().empty()) {
+      flush_locked();
+    }
+  }
+
+  // Any thread: ends the run (first reason wins). Never blocks.
+  void stop(End why, std::string reason = {}) { end(why, std::move(reason)); }
+
+  // Signal thread: ends the run; when it was already ending (-C reached,
+  // connection lost) whatever still blocks is cut short at once.
+  void stop_by_signal()
+  {
+    if (!end(End::signal, {})) {
+      cut_short();
+    }
+  }
+
+  // Main thread, when the run cannot go on (connecting or subscribing
+  // failed): stops receiving and waits until the receiving thread has left
+  // its message, so the Connection can go.
+  void abandon()
+  {
+    end(End::done, {});
+    Alarm alarm(std::chrono::steady_clock::now() + stop_grace, [this] { cut_short(); });
+    std::lock_guard lock(m_mutex);
+  }
+
+  // Main thread: waits for the end or the deadline, stops receiving, writes
+  // what is left (cut short after stop_grace when -W or a signal ended the
+  // run, or when the -W deadline has passed) and returns why it ended.
+  End wait(Connection::Deadline deadline)
+  {
+    {
+      std::unique_lock lock(m_end_mutex);
+      auto is_over = [this] { return ended(); };
+      if (deadline) {
+        if (!m_changed.wait_until(lock, *deadline, is_over)) {
+          end_locked(End::timeout, {});
+        }
+      } else {
+        m_changed.wait(lock, is_over);
+      }
+    }
+    End why = m_end.load(std::memory_order_acquire);
+    std::optional<Alarm> alarm;
+    const auto now = std::chrono::steady_clock::now();
+    if (why == End::timeout || why == End::signal) {
+      alarm.emplace(now + stop_grace, [this] { cut_short(); });
+    } else if (deadline) {
+      alarm.emplace(std::max(now, *deadline) + stop_grace, [this] { cut_short(); });
+    }
+    std::lock_guard lock(m_mutex); // the receiving thread is done with its message
+    if (why != End::output_failed && !m_writer.buffer().empty()) {
+      m_writer.flush();
+    }
+    return why;
+  }
+
+  // After wait(): waits for running --exec commands and reports how many
+  // failed (unless `quiet`).
+  void finish(bool quiet)
+  {
+    if (m_exec) {
+      m_exec->wait_all();
+      if (!quiet && m_exec->failed() > 0) {
+        fmt::print(stderr, "mqtk-sub: --exec: {} of {} commands failed\n", m_exec->failed(), m_exec_runs);
+      }
+    }
+  }
+
+  std::string reason() const
+  {
+    std::lock_guard lock(m_end_mutex);
+    return m_reason;
+  }
+  const MessageRules& rules() const noexcept { return m_rules; }
+  const OutputWriter& writer() const noexcept { return m_writer; }
+
+private:
+  static constexpr std::size_t flush_threshold = 64 * 1024;
+
+  bool ended() const noexcept { return m_end.load(std::memory_order_acquire) != End::running; }
+
+  void handle(const MessageView& m)
+  {
+    auto now = std::chrono::system_clock::now();
+    // Before -T: as in mosquitto, the first live message ends the run,
+    // filtered out or not.
+    if (m_options.retained_only && !m.retain) {
+      end(End::done, {});
+      return;
+    }
+    if (filtered_out(m.topic)) {
+      return;
+    }
+    if (m_options.no_stale && m.retain) {
+      return;
+    }
+    if (m_rules.active()) {
+      auto decision = m_rules.evaluate(m, std::chrono::steady_clock::now(), now, m_alert);
+      if (decision.alert) {
+        // From this (the receiving) thread the connection queues it and
+        // returns at once.
+        m_connection.publish(m_rules.alert_topic(), m_alert, 0, false);
+      }
+      if (!decision.pass) {
+        return;
+      }
+    }
+    if (m_options.remove_retained && m.retain && !m.payload.empty()) {
+      // QoS 1, as mosquitto; queued like alerts, confirmed by flush().
+      m_connection.publish(m.topic, {}, 1, true);
+    }
+    // As in mosquitto, a message the random filter drops still counts
+    // towards -C.
+    if (m_options.random_filter >= 100.0
+        || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter) {
+      m_format.render(m, now, m_writer.buffer());
+    }
+    if (m_exec) {
+      // The message's own output first, so it precedes what its command
+      // prints.
+      if (!flush_locked()) {
+        return;
+      }
+      if (!m_exec->run(m)) {
+        return; // cancelled: the run is ending
+      }
+      ++m_exec_runs;
+    }
+    ++m_printed;
+    if (m_options.count > 0 && m_printed >= m_options.count) {
+      flush_locked();
+      end(End::done, {});
+    }
+  }
+
+  bool flush_locked()
+  {
+    if (m_writer.flush()) {
+      return true;
+    }
+    end(End::output_failed, {});
+    return false;
+  }
+
+  // Any thread: makes a blocked write(2) and a wait for an --exec slot
+  // return; what was not written is dropped.
+  void cut_short() noexcept
+  {
+    m_writer.interrupt();
+    if (m_exec) {
+      m_exec->cancel();
+    }
+  }
+
+  // Returns false when the run had already ended.
+  bool end(End why, std::string reason)
+  {
+    std::lock_guard lock(m_end_mutex);
+    return end_locked(why, std::move(reason));
+  }
+
+  bool end_locked(End why, std::string reason)
+  {
+    if (ended()) {
+      return false;
+    }
+    m_reason = std::move(reason);
+    m_end.store(why, std::memory_order_release);
+    m_changed.notify_all();
+    return true;
+  }
+
+  bool filtered_out(std::string_view topic) const
+  {
+    for (const auto& f : m_options.filter_out) {
+      if (topic_matches(f, topic)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  SubOptions& m_options;
+  OutputFormat m_format;
+  MessageRules m_rules;
+  Connection& m_connection;
+  std::string m_alert;
+  std::unique_ptr<ExecRunner> m_exec;
+  std::uint64_t m_exec_runs = 0;
+  OutputWriter m_writer{1};
+  std::mt19937_64 m_rng;
+  int m_printed = 0;
+  std::mutex m_mutex; // the receiving side, above
+
+  mutable std::mutex m_end_mutex;
+  std::condition_variable m_changed;
+  std::atomic<End> m_end{End::running};
+  std::string m_reason;
+};
+
+// The connection's deadline errors ("while connecting to HOST:PORT") as
+// -W's.
+Error w_timeout(const Error& e, double timeout)
+{
+  return Error(exit_code::timeout, fmt::format("timed out after {} s (-W) {}", timeout, e.what()));
+}
+
+} // namespace
+
+int run_sub(SubOptions& o)
+{
+  StopSignals stop;
+  resolve(o.connection, "mqtk-sub");
+  validate(o);
+  MessageRules rules = MessageRules::compile(o.rules);
+  OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty, !o.no_eol)
+                        : o.json          ? OutputFormat::json_lines(o.pretty)
+                                          : OutputFormat::plain(o.verbose, !o.no_eol);
+
+  Connection connection(o.connection, "mqtk-sub");
+  // Shared with Paho's threads, which may outlive this function's scope by
+  // a few instructions before the process exits.
+  auto subscriber = std::make_shared<Subscriber>(o, std::move(format), std::move(rules), connection);
+  bool receiving = !(o.exit_after_subscribe || o.topics.empty());
+  auto ready = std::make_shared<std::atomic<bool>>(false);
+  connection.on_message([subscriber, ready](const MessageView& m) {
+    // -E: nothing is printed, not even retained messages after SUBACK.
+    if (ready->load(std::memory_order_acquire)) {
+      subscriber->on_message(m);
+    }
+  });
+  connection.on_idle([subscriber] { subscriber->on_idle(); });
+  connection.on_connection_lost(
+    [subscriber](const std::string& reason) { subscriber->stop(Subscriber::End::lost, reason); });
+  auto connected = std::make_shared<std::atomic<bool>>(false);
+  stop.start([subscriber, connected](int signal_number) {
+    if (!connected->load()) {
+      ::_exit(128 + signal_number);
+    }
+    subscriber->stop_by_signal();
+  });
+  ready->store(receiving, std::memory_order_release);
+
+  // -W bounds the whole run, connecting and subscribing included.
+  Connection::Deadline deadline;
+  if (o.timeout > 0) {
+    deadline = std::chrono::steady_clock::now()
+               + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                 std::chrono::duration<double>(o.timeout));
+  }
+  int refused = 0;
+  try {
+    connection.connect(deadline);
+    connected->store(true);
+    auto granted = connection.subscribe(o.topics, o.qos, deadline);
+    for (std::size_t i = 0; i < granted.size() && i < o.topics.size(); ++i) {
+      if (granted[i] >= 0x80) {
+        ++refused;
+        if (!o.connection.quiet) {
+          fmt::print(stderr, "mqtk-sub: broker refused the subscription to '{}' (reason code {})\n", o.topics[i],
+                     granted[i]);
+        }
+      }
+    }
+    connection.unsubscribe(o.unsubscribe, deadline);
+  } catch (const Error& e) {
+    subscriber->abandon();
+    if (e.code() == exit_code::timeout) {
+      throw w_timeout(e, o.timeout);
+    }
+    throw;
+  }
+  if (!o.topics.empty() && refused == static_cast<int>(o.topics.size())) {
+    connection.disconnect();
+    throw Error(exit_code::failure, "every subscription was refused");
+  }
+  if (!receiving) {
+    connection.disconnect();
+    return exit_code::ok;
+  }
+
+  auto end = subscriber->wait(deadline);
+  subscriber->finish(o.connection.quiet);
+  int code = exit_code::ok;
+  switch (end) {
+  case Subscriber::End::timeout:
+    code = exit_code::timeout;
+    if (!o.connection.quiet) {
+      fmt::print(stderr, "mqtk-sub: timed out after {} s (-W)\n", o.timeout);
+    }
+    break;
+  case Subscriber::End::lost:
+    throw Error(exit_code::failure,
+                fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), subscriber->reason()));
+  case Subscriber::End::output_failed:
+    // A reader that closed the pipe (| head) is a normal end, as in mosquitto.
+    if (!subscriber->writer().broken_pipe()) {
+      connection.disconnect();
+      throw Error(exit_code::failure,
+                  fmt::format("writing to stdout failed: {}", std::strerror(subscriber->writer().error())));
+    }
+    break;
+  default: break;
+  }
+  if (o.remove_retained || subscriber->rules().has_alerts()) {
+    // With -W, what the broker has not acknowledged a second after the
+    // deadline is given up on.
+    Connection::Deadline acknowledged_by;
+    if (deadline) {
+      acknowledged_by = std::max(*deadline, std::chrono::steady_clock::now()) + std::chrono::seconds(1);
+    }
+    try {
+      connection.flush(acknowledged_by);
+    } catch (const Error& e) {
+      if (e.code() == exit_code::timeout) {
+        throw w_timeout(e, o.timeout);
+      }
+      throw;
+    }
+  }
+  if (!o.connection.quiet) {
+    subscriber->rules().report("mqtk-sub");
+  }
+  connection.disconnect();
+  return code;
+}
+
+} // namespace mqtk

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "mqtk/connection/options.hpp"
+#include "mqtk/rules/message_rules.hpp"
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace mqtk {
+
+// mqtk-sub's flags, beside the shared connection options.
+struct SubOptions
+{
+  ConnectionOptions connection;
+  std::vector<std::string> topics;      // -t
+  std::vector<std::string> filter_out;  // -T
+  std::vector<std::string> unsubscribe; // -U
+  int qos = 0;
+  int count = 0;      // -C, 0: unlimited
+  double timeout = 0; // -W seconds, 0: none
+  bool no_stale = false;        // -R
+  bool retained_only = false;   // --retained-only
+  bool exit_after_subscribe = false; // -E
+  bool no_eol = false;          // -N
+  bool verbose = false;         // -v
+  std::string format;           // -F
+  bool json = false;            // -j
+  bool pretty = false;          // --pretty
+  bool remove_retained = false; // --remove-retained
+  double random_filter = 100.0; // --random-filter percent
+  RuleOptions rules;
+  std::vector<std::string> exec; // --exec CMD ARGS... (all arguments after it)
+  int exec_jobs = 1;
+};
+
+// Declares mqtk-sub's flags (and the shared connection group) on `app`.
+void add_sub_options(CLI::App& app, SubOptions& options);
+
+// Checks the parsed options before anything connects. Throws UsageError.
+void validate(SubOptions& options);
+
+// Subscribes, prints messages until -C, -W, a signal or a closed stdout,
+// and returns the exit code (27 on -W timeout). Throws Error.
+int run_sub(SubOptions& options);
+
+} // namespace mqtk

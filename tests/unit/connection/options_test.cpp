@@ -1,0 +1,330 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "mqtk/connection/options.hpp"
+#include "mqtk/process/error.hpp"
+#include "mqtk/tools/pub.hpp"
+#include "mqtk/tools/sub.hpp"
+
+using mqtk::ConnectionOptions;
+using mqtk::parse_protocol_version;
+using mqtk::parse_session_expiry;
+
+namespace {
+
+template <typename F>
+std::string usage_error(F&& f)
+{
+  try {
+    f();
+  } catch (const mqtk::UsageError& e) {
+    CHECK(e.code() == 1);
+    return e.what();
+  }
+  return {};
+}
+
+// Parses a command line the way run_tool does (help flag "--help" only,
+// scalar options take the last value) and resolves the connection options.
+struct PubCli
+{
+  mqtk::PubOptions o;
+  CLI::App app;
+  explicit PubCli(const std::string& args)
+  {
+    app.set_help_flag("--help");
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    mqtk::add_pub_options(app, o);
+    app.parse(args, false);
+  }
+  explicit PubCli(std::vector<std::string> argv)
+  {
+    app.set_help_flag("--help");
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    mqtk::add_pub_options(app, o);
+    std::reverse(argv.begin(), argv.end()); // CLI11 takes them last first
+    app.parse(argv);
+  }
+};
+
+struct SubCli
+{
+  mqtk::SubOptions o;
+  CLI::App app;
+  explicit SubCli(const std::string& args)
+  {
+    app.set_help_flag("--help");
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    mqtk::add_sub_options(app, o);
+    app.parse(args, false);
+  }
+  explicit SubCli(std::vector<std::string> argv)
+  {
+    app.set_help_flag("--help");
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    mqtk::add_sub_options(app, o);
+    std::reverse(argv.begin(), argv.end());
+    app.parse(argv);
+  }
+};
+
+template <typename Args>
+std::string pub_error(const Args& args)
+{
+  PubCli cli(args);
+  return usage_error([&] {
+    mqtk::resolve(cli.o.connection, "mqtk-pub");
+    mqtk::validate(cli.o);
+  });
+}
+
+template <typename Args>
+std::string sub_error(const Args& args)
+{
+  SubCli cli(args);
+  return usage_error([&] {
+    mqtk::resolve(cli.o.connection, "mqtk-sub");
+    mqtk::validate(cli.o);
+  });
+}
+
+bool contains(const std::string& haystack, std::string_view needle)
+{
+  return haystack.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("parse_protocol_version")
+{
+  CHECK(parse_protocol_version("31") == 3);
+  CHECK(parse_protocol_version("mqttv31") == 3);
+  CHECK(parse_protocol_version("311") == 4);
+  CHECK(parse_protocol_version("mqttv311") == 4);
+  CHECK(parse_protocol_version("5") == 5);
+  CHECK(parse_protocol_version("mqttv5") == 5);
+  for (const char* bad : {"", "3", "4", "50", "v5", "MQTTV5", "3.1.1", " 5"}) {
+    CAPTURE(bad);
+    auto e = usage_error([&] { parse_protocol_version(bad); });
+    CHECK(e.find("-V") == 0);
+  }
+}
+
+TEST_CASE("parse_session_expiry: numbers and the never-expires spellings")
+{
+  CHECK(parse_session_expiry("0") == 0u);
+  CHECK(parse_session_expiry("60") == 60u);
+  CHECK(parse_session_expiry("4294967294") == 4294967294u);
+  CHECK(parse_session_expiry("4294967295") == 4294967295u);
+  CHECK(parse_session_expiry("-1") == 4294967295u);
+  CHECK(parse_session_expiry("∞") == 4294967295u);
+  // mosquitto parses with strtol(…, 0): hex, octal, a sign and leading space.
+  CHECK(parse_session_expiry("0x10") == 16u);
+  CHECK(parse_session_expiry("010") == 8u);
+  CHECK(parse_session_expiry("+5") == 5u);
+  CHECK(parse_session_expiry(" 5") == 5u);
+  CHECK(parse_session_expiry("-0x1") == 4294967295u);
+}
+
+TEST_CASE("parse_session_expiry: junk and out-of-range values")
+{
+  for (const char* junk : {"", "abc", "10abc", "1.5", "∞∞", "5 "}) {
+    CAPTURE(junk);
+    auto e = usage_error([&] { parse_session_expiry(junk); });
+    CHECK(e.find("-x") == 0);
+    CHECK(contains(e, "not a number"));
+  }
+  for (const char* big : {"4294967296", "-2", "99999999999999999999", "-99999999999999999999"}) {
+    CAPTURE(big);
+    auto e = usage_error([&] { parse_session_expiry(big); });
+    CHECK(e.find("-x") == 0);
+    CHECK(contains(e, "out of range"));
+  }
+  CHECK(usage_error([] { parse_session_expiry(std::string_view("5\0", 2)); }) != "");
+}
+
+TEST_CASE("resolve: defaults")
+{
+  ConnectionOptions o;
+  mqtk::resolve(o, "mqtk-pub");
+  CHECK(o.host == "localhost");
+  CHECK(o.port == 1883);
+  CHECK(o.mqtt_version == 4);
+  CHECK(o.transport == mqtk::Transport::mqtt);
+  CHECK_FALSE(o.tls);
+  CHECK(o.id.rfind("mqtk-pub-", 0) == 0);
+  CHECK_FALSE(o.session_expiry_seconds.has_value());
+  CHECK(mqtk::server_uri(o) == "tcp://localhost:1883");
+  CHECK(mqtk::endpoint_text(o) == "localhost:1883");
+}
+
+TEST_CASE("resolve: -L fills host, port, credentials and the topic; -I makes prefix+pid")
+{
+  PubCli cli("-L mqtts://u:pw@[::1]:8884/a/b -I pre- -V mqttv5 -x 30 -m x");
+  mqtk::resolve(cli.o.connection, "mqtk-pub");
+  const auto& o = cli.o.connection;
+  CHECK(o.host == "::1");
+  CHECK(o.port == 8884);
+  CHECK(o.tls);
+  CHECK(*o.username == "u");
+  CHECK(*o.password == "pw");
+  CHECK(*o.url_topic == "a/b");
+  CHECK(o.id.rfind("pre-", 0) == 0);
+  CHECK(o.id.size() > 4);
+  CHECK(o.mqtt_version == 5);
+  CHECK(*o.session_expiry_seconds == 30u);
+  CHECK(mqtk::endpoint_text(o) == "[::1]:8884");
+  CHECK(mqtk::server_uri(o) == "ssl://[::1]:8884");
+  mqtk::validate(cli.o);
+  CHECK(cli.o.topic == "a/b");
+
+  ConnectionOptions ws;
+  ws.url = "ws://h:8080/mqtt";
+  mqtk::resolve(ws, "mqtk-sub");
+  CHECK(mqtk::server_uri(ws) == "ws://h:8080/mqtt");
+  ConnectionOptions wss;
+  wss.url = "wss://h/";
+  mqtk::resolve(wss, "mqtk-sub");
+  CHECK(mqtk::server_uri(wss) == "wss://h:443/");
+}
+
+TEST_CASE("resolve: --cafile turns TLS on with port 8883")
+{
+  ConnectionOptions o;
+  o.cafile = "/nonexistent/ca.pem";
+  mqtk::resolve(o, "mqtk-sub");
+  CHECK(o.tls);
+  CHECK(o.port == 8883);
+}
+
+TEST_CASE("resolve: client id rules")
+{
+  CHECK(contains(pub_error("-t a -m x -c"), "-c"));
+  CHECK(contains(pub_error("-t a -m x -c -I pre"), "-i"));
+  CHECK(pub_error("-t a -m x -c -i me") == "");
+  CHECK(contains(pub_error("-t a -m x -i me -I pre"), "-i and -I"));
+  CHECK(contains(pub_error("-t a -m x -i " + std::string(65536, 'x')), "65535"));
+  // MQTT 5 with a session that never expires needs -i, as in mosquitto.
+  CHECK(contains(pub_error("-t a -m x -V 5 -x -1"), "client id"));
+  CHECK(contains(pub_error("-t a -m x -V 5 -x 4294967295 -I pre"), "client id"));
+  CHECK(contains(pub_error("-t a -m x -V 5 -c"), "client id"));
+  CHECK(pub_error("-t a -m x -V 5 -x -1 -i me") == "");
+  CHECK(pub_error("-t a -m x -V 5 -x 60") == "");
+  // -x matters only with MQTT 5.
+  CHECK(pub_error("-t a -m x -x -1") == "");
+}
+
+TEST_CASE("resolve: will flags need --will-topic; the will topic has no wildcards")
+{
+  CHECK(contains(pub_error("-t a -m x --will-payload bye"), "--will-topic"));
+  CHECK(contains(pub_error("-t a -m x --will-retain"), "--will-topic"));
+  CHECK(contains(pub_error("-t a -m x --will-qos 1"), "--will-topic"));
+  CHECK(contains(pub_error("-t a -m x --will-topic w/# --will-payload bye"), "--will-topic"));
+  CHECK(pub_error("-t a -m x --will-topic w --will-payload bye --will-qos 2 --will-retain") == "");
+}
+
+TEST_CASE("resolve: other checks")
+{
+  CHECK(contains(pub_error("-t a -m x -P secret"), "-u"));
+  CHECK(contains(pub_error(std::vector<std::string>{"-t", "a", "-m", "x", "-h", ""}), "-h"));
+  CHECK(contains(pub_error("-t a -m x --tls-version tlsv9"), "--tls-version"));
+  CHECK(contains(pub_error("-t a -m x --cert c.pem"), "--key"));
+  CHECK(contains(pub_error("-t a -m x -V 7"), "-V"));
+  CHECK(contains(pub_error("-t a -m x -x junk -V 5"), "-x"));
+  CHECK(contains(pub_error("-m x -L foo://h/t"), "-L"));
+}
+
+TEST_CASE("resolve: the password never appears in an error")
+{
+  for (const char* args : {"-t a -m x -P hunter2", "-t a -m x -u u -P hunter2 -i a -I b",
+                           "-m x -L mqtt://u:hunter2@h:port/t", "-m x -L mqtt://u:hunter2@/t",
+                           "-t a -m x -u u -P hunter2 -V 9", "-t 'a/#' -m x -u u -P hunter2"}) {
+    CAPTURE(args);
+    auto e = pub_error(args);
+    CHECK(e != "");
+    CHECK_FALSE(contains(e, "hunter2"));
+  }
+}
+
+TEST_CASE("unsupported flags are refused with 'not supported'")
+{
+  for (const char* args : {"-A 127.0.0.1", "--unix /tmp/sock", "--proxy socks5h://h:1080", "--tls-engine e",
+                           "--tls-engine-kpass-sha1 abc", "--keyform engine", "--psk 00ff", "--psk-identity me",
+                           "-D publish message-expiry-interval 10", "--property connect session-expiry-interval 5"}) {
+    CAPTURE(args);
+    auto e = pub_error(std::string("-t a -m x ") + args);
+    CHECK(contains(e, "not supported"));
+    auto s = sub_error(std::string("-t a ") + args);
+    CHECK(contains(s, "not supported"));
+  }
+  CHECK(pub_error("-t a -m x --keyform pem") == "");
+}
+
+TEST_CASE("CLI: range checks happen while parsing")
+{
+  auto parse_fails = [](const std::string& args) {
+    try {
+      PubCli cli(args);
+    } catch (const CLI::ParseError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(contains(parse_fails("-q 3 -t a -m x"), "qos"));
+  CHECK(contains(parse_fails("-q -1 -t a -m x"), "qos"));
+  CHECK(contains(parse_fails("-k 0 -t a -m x"), "keepalive"));
+  CHECK(contains(parse_fails("-k 4 -t a -m x"), "keepalive"));
+  CHECK(contains(parse_fails("-k 65536 -t a -m x"), "keepalive"));
+  CHECK(contains(parse_fails("-p 0 -t a -m x"), "port"));
+  CHECK(contains(parse_fails("-p 70000 -t a -m x"), "port"));
+  CHECK(contains(parse_fails("-p abc -t a -m x"), "port"));
+  CHECK(contains(parse_fails("--will-qos 3 -t a -m x"), "will-qos"));
+  CHECK(contains(parse_fails("--repeat 0 -t a -m x"), "repeat"));
+  CHECK(contains(parse_fails("--repeat-delay -1 -t a -m x"), "repeat-delay"));
+  CHECK(contains(parse_fails("--bogus -t a -m x"), "--bogus"));
+  CHECK(parse_fails("-q 2 -k 5 -p 65535 -t a -m x") == "");
+  // Scalar options take the last value, as in mosquitto.
+  PubCli last("-q 1 -q 2 -t a -t b -m x");
+  CHECK(last.o.qos == 2);
+  CHECK(last.o.topic == "b");
+}
+
+TEST_CASE("pub validation: topic and message sources")
+{
+  CHECK(contains(pub_error("-m x"), "-t"));
+  CHECK(contains(pub_error("-t a"), "-m"));
+  CHECK(contains(pub_error("-t a/+ -m x"), "-t"));
+  CHECK(contains(pub_error("-t a/# -m x"), "'#'"));
+  CHECK(contains(pub_error("-t a -m x -f file"), "only one"));
+  CHECK(contains(pub_error("-t a -m x -s"), "only one"));
+  CHECK(contains(pub_error("-t a -m x -l"), "only one"));
+  CHECK(contains(pub_error("-t a -m x -n"), "only one"));
+  CHECK(contains(pub_error("-t a -s -l"), "only one"));
+  CHECK(contains(pub_error("-t a -l --repeat 2"), "--repeat"));
+  CHECK(pub_error("-t a -n") == "");
+  CHECK(pub_error(std::vector<std::string>{"-t", "a", "-m", ""}) == "");
+  CHECK(contains(pub_error(std::vector<std::string>{"-t", "", "-m", "x"}), "-t"));
+  CHECK(pub_error("-t a -l") == "");
+}
+
+TEST_CASE("sub validation: filters and combinations")
+{
+  CHECK(contains(sub_error(""), "-t"));
+  CHECK(contains(sub_error("-t a/#/b"), "-t"));
+  CHECK(contains(sub_error("-t a -t b+"), "-t"));
+  CHECK(contains(sub_error("-t a -T x/#/y"), "-T"));
+  CHECK(contains(sub_error("-t a -U a+"), "-U"));
+  CHECK(contains(sub_error(std::vector<std::string>{"-t", ""}), "empty"));
+  CHECK(contains(sub_error("-t a -R --retained-only"), "-R"));
+  CHECK(contains(sub_error("-t a -j -F %t"), "-j"));
+  CHECK(sub_error("-t a -t b/# -T b/+ -U c") == "");
+  CHECK(sub_error("-U a") == "");
+  SubCli cli("-t a -t b -T c -T d");
+  CHECK(cli.o.topics == std::vector<std::string>{"a", "b"});
+  CHECK(cli.o.filter_out == std::vector<std::string>{"c", "d"});
+}
