@@ -618,7 +618,7 @@ class ExecTest(LabTestCase):
 
     def test_exec_child_gets_the_original_scheduling(self):
         # mqtk keeps its own threads on one CPU with SCHED_BATCH
-        # (thread_scheduling.hpp); the commands it starts must not inherit that.
+        # (lib/mqtk/paho/thread_scheduling.hpp); the commands it starts must not inherit that.
         policies = {os.SCHED_OTHER: "SCHED_OTHER", os.SCHED_BATCH: "SCHED_BATCH", os.SCHED_IDLE: "SCHED_IDLE",
                     os.SCHED_FIFO: "SCHED_FIFO", os.SCHED_RR: "SCHED_RR"}
         expected = f"{len(os.sched_getaffinity(0))} {policies[os.sched_getscheduler(0)]}".encode()

@@ -31,7 +31,7 @@
 #include <fmt/format.h>
 
 // Connection talks to Paho MQTT C's MQTTAsync API directly, through the
-// function table of paho_library.cpp (the plain build linked in, the
+// function table of paho/library.cpp (the plain build linked in, the
 // OpenSSL build loaded only for TLS). It used to wrap Paho C++ 1.2.0, whose Debian library
 // links the OpenSSL build of Paho C: a one-shot mqtk-pub took about twice as
 // long as mosquitto_pub, mostly in process startup (libssl/libcrypto +3 ms,

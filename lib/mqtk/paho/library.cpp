@@ -25,11 +25,11 @@
 //   build: an empty program linked with it starts in about 9 ms, a C++
 //   hello in 3.9 ms).
 // Both are static builds so that Paho's debugging aids can be replaced at
-// link time (paho_wraps.hpp), and both hand over their functions through
-// paho_linked.hpp.
+// link time (wraps.hpp), and both hand over their functions through
+// linked.hpp.
 //
 // RTLD_LOCAL keeps the module's symbols out of the global scope; its
-// references to poll(), usleep() and the other calls of paho_socket.hpp are
+// references to poll(), usleep() and the other calls of socket.hpp are
 // still resolved through the global scope first, so they bind to the
 // definitions the executables export. RTLD_NOW reports a missing symbol
 // here, not mid-run.
