@@ -67,7 +67,7 @@ class CliInfoTest(BrokerTestCase):
 
     def test_paho_function_trace_is_honoured(self):
         # The linked Paho's function-entry stack is switched off at link time
-        # (lib/mqtk/paho/library.cpp) but still feeds Paho's trace when asked for.
+        # (lib/mqtk/paho/wraps.cpp) but still feeds Paho's trace when asked for.
         out = self.traced_publish("MAXIMUM")
         self.assertRegex(out, r"\(\d+\)> MQTTAsync_send:\d+", "function entries are traced")
         self.assertRegex(out, r"\(\d+\)< MQTTAsync_send:\d+", "function exits are traced")

@@ -17,7 +17,7 @@
 // Which Paho C a run uses, and why:
 //
 // - Plain TCP and WebSockets: Debian's static libpaho-mqtt3a.a, linked into
-//   the executables (CMakeLists.txt). Nothing to load or relocate at start.
+//   the executables (lib/CMakeLists.txt). Nothing to load or relocate at start.
 // - TLS: Debian's static OpenSSL build, libpaho-mqtt3as.a, linked into the
 //   module mqtk-paho-tls.so that the build puts next to the executables,
 //   loaded with dlopen only when a TLS connection is asked for, so plain

@@ -7,7 +7,7 @@ extern "C" {
 namespace mqtk {
 
 // The file name of the TLS build of Paho, built beside the executables
-// (CMakeLists.txt).
+// (lib/CMakeLists.txt).
 inline constexpr const char* tls_module_name = "mqtk-paho-tls.so";
 
 // The Paho MQTT C (MQTTAsync) functions mqtk uses: the plain build's, linked

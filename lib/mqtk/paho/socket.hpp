@@ -11,7 +11,7 @@
 // mqtk's executables define poll(), usleep(), recv(), writev(), write() and
 // close(): the Paho build linked into them (plain TCP, websockets) calls
 // these definitions directly, and the executables also export them
-// (CMakeLists.txt, -Wl,--export-dynamic-symbol), so the TLS build's module,
+// (lib/CMakeLists.txt, -Wl,--export-dynamic-symbol), so the TLS build's module,
 // loaded with dlopen, binds to them too. mqtk's own code gets them too; for
 // anything that is not Paho's socket they do what libc does. Each one
 // removes a cost measured with strace -f -tt and perf (README "Speed"):

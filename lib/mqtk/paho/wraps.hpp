@@ -14,7 +14,7 @@
 // And its send thread is not woken when a partly written packet is finished
 // (below). Every program or module that links a static Paho build links
 // this file and passes the linker --wrap=SYMBOL for each function below
-// (CMakeLists.txt: the plain build in the executables, the TLS build in the
+// (lib/CMakeLists.txt: the plain build in the executables, the TLS build in the
 // mqtk-paho-tls module), so that every call from Paho's objects to SYMBOL
 // reaches __wrap_SYMBOL. README "Speed" has the measurements.
 
