@@ -385,13 +385,7 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
     m.retain = message->retained != 0;
     m.mid = message->msgid;
     s.message_handler(m);
-    if constexpr (!paho_socket::answers_libc_calls) {
-      // No poll() of ours tells when the receiving thread is about to
-      // wait: every message is a batch of its own.
-      if (s.idle_handler) {
-        s.idle_handler();
-      }
-    }
+    paho_socket::message_delivered();
   }
   s.paho->freeMessage(&message);
   s.paho->free(topic);

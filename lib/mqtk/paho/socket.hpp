@@ -76,6 +76,19 @@ inline constexpr std::size_t capacity = 32 * 1024;
 // ready messages, and still at once for a lone message.
 extern thread_local std::function<void()>* receive_thread_idle;
 
+// Called on the receive thread after each message it delivered. In the
+// stock-Paho build, where no poll() of ours sees that thread about to wait,
+// calls receive_thread_idle (every message a batch of its own); otherwise
+// does nothing.
+inline void message_delivered()
+{
+  if constexpr (!answers_libc_calls) {
+    if (receive_thread_idle != nullptr) {
+      (*receive_thread_idle)();
+    }
+  }
+}
+
 // recv(fd, buf, len, flags). With flags 0 on a non-blocking stream
 // socket, served from the read-ahead buffer; a read that finds the buffer
 // empty refills it from the kernel first. While bytes are buffered they
