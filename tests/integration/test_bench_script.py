@@ -28,14 +28,20 @@ FILTER_ROWS = {"sink_where_json", "publ_fields_where"}
 
 
 class BenchScriptTest(unittest.TestCase):
-    def test_quick_json_run(self):
-        r = subprocess.run([sys.executable, SCRIPT, "--quick", "--json", "--mqtk-bin", BIN_DIR],
+    def run_json(self, *args):
+        """Runs the script with --quick --json and `args`; returns its
+        process, stderr text and the one JSON object it printed."""
+        r = subprocess.run([sys.executable, SCRIPT, "--quick", "--json", "--mqtk-bin", BIN_DIR, *args],
                            capture_output=True, timeout=300)
         err = r.stderr.decode(errors="replace")
         try:
             result = json.loads(r.stdout)
         except ValueError as e:
             self.fail(f"stdout is not one JSON object ({e}):\n{r.stdout[:2000]!r}\nstderr:\n{err}")
+        return r, err, result
+
+    def test_quick_json_run(self):
+        r, err, result = self.run_json()
         self.assertIsInstance(result, dict)
         failures = "\n".join(result.get("failures", []))
         self.assertEqual(r.returncode, 0, f"failures:\n{failures}\nstderr:\n{err}")
@@ -94,14 +100,7 @@ class BenchScriptTest(unittest.TestCase):
         # stands in for it, which still runs every stock variant and checks
         # how the figures and ratios are reported.
         rows_wanted = ["sub_E_median", "publ_q0", "rss_q0_raw"]
-        r = subprocess.run([sys.executable, SCRIPT, "--quick", "--json", "--quiet", "--mqtk-bin", BIN_DIR,
-                            "--stock-paho", BIN_DIR, "--rows", ",".join(rows_wanted)],
-                           capture_output=True, timeout=300)
-        err = r.stderr.decode(errors="replace")
-        try:
-            result = json.loads(r.stdout)
-        except ValueError as e:
-            self.fail(f"stdout is not one JSON object ({e}):\n{r.stdout[:2000]!r}\nstderr:\n{err}")
+        r, err, result = self.run_json("--quiet", "--stock-paho", BIN_DIR, "--rows", ",".join(rows_wanted))
         failures = "\n".join(result.get("failures", []))
         self.assertEqual(r.returncode, 0, f"failures:\n{failures}\nstderr:\n{err}")
         self.assertEqual([row["id"] for row in result["rows"]], rows_wanted)

@@ -68,69 +68,73 @@ std::string_view connack_reason_v3(int rc)
   }
 }
 
-// Paho reports a failed TCP connect without errno; on that (rare) path we
-// look the host up and try once more ourselves to name the real cause.
-std::string diagnose_network_failure(const ConnectionOptions& o)
+// A TCP connection of our own to the broker's address, each address tried
+// in turn within `budget` in all: what Paho's own attempt did not say.
+struct TcpProbe
 {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* result = nullptr;
-  int rc = ::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &result);
-  if (rc != 0) {
-    return fmt::format("unknown host ({})", ::gai_strerror(rc));
-  }
-  std::string reason = "connection failed";
-  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      continue;
-    }
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-      reason = o.tls ? "TLS handshake failed or the broker closed the connection"
-                     : "the broker closed the connection without answering";
-      ::close(fd);
-      break;
-    }
-    reason = std::strerror(errno);
-    ::close(fd);
-  }
-  ::freeaddrinfo(result);
-  return reason;
-}
-
-// Why a connect got no CONNACK in time: a TCP connection of our own, given
-// a quarter of a second in all, tells a broker that accepts and stays silent
-// from one that does not accept at all. (The name lookup is the one Paho
-// just made, normally answered at once.)
-std::string diagnose_silence(const ConnectionOptions& o)
-{
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* result = nullptr;
-  if (::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &result) != 0) {
-    return "no TCP connection";
-  }
+  int lookup_error = 0; // getaddrinfo's, or 0
   bool accepted = false;
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
-  for (addrinfo* ai = result; ai != nullptr && !accepted; ai = ai->ai_next) {
+  int error = 0; // the last connect's errno (ETIMEDOUT when out of time)
+};
+
+TcpProbe probe_tcp(const ConnectionOptions& o, std::chrono::milliseconds budget)
+{
+  TcpProbe probe;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  probe.lookup_error = ::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &result);
+  if (probe.lookup_error != 0) {
+    return probe;
+  }
+  const auto give_up = std::chrono::steady_clock::now() + budget;
+  for (addrinfo* ai = result; ai != nullptr && !probe.accepted; ai = ai->ai_next) {
     int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) {
       continue;
     }
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-      accepted = true;
-    } else if (errno == EINPROGRESS) {
+      probe.accepted = true;
+    } else if (errno != EINPROGRESS) {
+      probe.error = errno;
+    } else {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
       pollfd p{fd, POLLOUT, 0};
-      int error = 0;
-      socklen_t length = sizeof error;
-      accepted = left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) == 1
-                 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+      socklen_t length = sizeof probe.error;
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) {
+        probe.error = ETIMEDOUT;
+      } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &probe.error, &length) == 0 && probe.error == 0) {
+        probe.accepted = true;
+      }
     }
     ::close(fd);
   }
   ::freeaddrinfo(result);
-  if (!accepted) {
+  return probe;
+}
+
+// Paho reports a failed TCP connect without errno; on that (rare) path we
+// look the host up and try once more ourselves to name the real cause.
+std::string diagnose_network_failure(const ConnectionOptions& o)
+{
+  TcpProbe probe = probe_tcp(o, std::chrono::seconds(2));
+  if (probe.lookup_error != 0) {
+    return fmt::format("unknown host ({})", ::gai_strerror(probe.lookup_error));
+  }
+  if (probe.accepted) {
+    return o.tls ? "TLS handshake failed or the broker closed the connection"
+                 : "the broker closed the connection without answering";
+  }
+  return probe.error != 0 ? std::strerror(probe.error) : "connection failed";
+}
+
+// Why a connect got no CONNACK in time: a quarter of a second tells a
+// broker that accepts and stays silent from one that does not accept at
+// all. (The name lookup is the one Paho just made, normally answered at
+// once.)
+std::string diagnose_silence(const ConnectionOptions& o)
+{
+  if (!probe_tcp(o, std::chrono::milliseconds(250)).accepted) {
     return "no TCP connection";
   }
   return o.tls ? "the broker accepted the TCP connection but completed no TLS handshake and CONNACK"
@@ -491,8 +495,7 @@ struct Connection::Impl
       }
     } catch (const std::exception& e) {
       s.outbox.clear();
-      s.outbox_failure.emplace(exit_code::failure, fmt::format("publish on {} failed: {}", endpoint_text(options),
-                                                               e.what()));
+      s.outbox_failure = failed("publish", e.what());
     }
     s.changed.notify_all();
   }
@@ -522,7 +525,7 @@ struct Connection::Impl
       } catch (const Error& e) {
         failure = e;
       } catch (const std::exception& e) {
-        failure.emplace(exit_code::failure, fmt::format("publish on {} failed: {}", endpoint_text(options), e.what()));
+        failure = failed("publish", e.what());
       }
       lock.lock();
       s.sending = false;
@@ -594,6 +597,12 @@ struct Connection::Impl
     if (!connected()) {
       detail = "connection lost";
     }
+    return failed(doing, detail);
+  }
+
+  // "DOING on HOST:PORT failed: DETAIL", exit 1. Calls nothing in Paho.
+  Error failed(std::string_view doing, std::string_view detail) const
+  {
     return Error(exit_code::failure, fmt::format("{} on {} failed: {}", doing, endpoint_text(options), detail));
   }
 
@@ -812,56 +821,44 @@ void Connection::publish(std::string_view topic, std::string_view payload, int q
 void Connection::Impl::publish_now(std::string_view topic, std::string_view payload, int qos, bool retain,
                                    bool more_follows)
 {
-  auto& impl = *this;
-  State& s = *impl.state;
-  std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, impl.options.max_inflight));
+  State& s = *state;
+  std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, options.max_inflight));
   std::unique_ptr<Q0Mark> mark;
   std::optional<Outcome> failure;
   bool gone = false;
   {
     std::unique_lock lock(s.mutex);
-    failure = impl.take_publish_failure();
-    if (failure) {
-      // reported below, after unlocking
-    } else if (qos == 0) {
-      s.changed.wait(lock, [&] {
-        return s.q0_issued - s.q0_written < window || s.publish_failure || s.lost || s.detached.load();
-      });
-    } else {
-      // Resumes as soon as one acknowledgement frees a slot. Waiting for
-      // half the window to drain instead stalled 40 ms per wait (measured):
-      // mosquitto does not set TCP_NODELAY by default, so its PUBACKs wait
-      // for our delayed TCP ACK unless a PUBLISH of ours carries it.
-      s.changed.wait(lock, [&] {
-        return s.issued - s.completed < window || s.publish_failure || s.lost || s.detached.load();
-      });
-    }
-    if (!failure) {
-      failure = impl.take_publish_failure();
-    }
+    auto room = [&] { return qos == 0 ? s.q0_issued - s.q0_written < window : s.issued - s.completed < window; };
+    // At QoS 1 and 2 this resumes as soon as one acknowledgement frees a
+    // slot. Waiting for half the window to drain instead stalled 40 ms per
+    // wait (measured): mosquitto does not set TCP_NODELAY by default, so its
+    // PUBACKs wait for our delayed TCP ACK unless a PUBLISH of ours carries
+    // it. A failure not yet reported ends the wait at once.
+    s.changed.wait(lock, [&] { return room() || s.publish_failure || s.lost || s.detached.load(); });
+    failure = take_publish_failure();
     gone = s.lost || s.detached.load();
-    if (failure || gone) {
-      // nothing issued
-    } else if (qos == 0) {
-      // A completion callback per message costs a lock and often a futex
-      // call on each side; at QoS 0 one per burst is enough (the last of a
-      // burst, and at least every quarter window so the window moves).
-      std::uint64_t number = ++s.q0_issued;
-      if (!more_follows || number % (qos0_window / 4) == 0) {
-        mark = std::make_unique<Q0Mark>(Q0Mark{&s, number});
+    if (!failure && !gone) {
+      if (qos == 0) {
+        // A completion callback per message costs a lock and often a futex
+        // call on each side; at QoS 0 one per burst is enough (the last of
+        // a burst, and at least every quarter window so the window moves).
+        std::uint64_t number = ++s.q0_issued;
+        if (!more_follows || number % (qos0_window / 4) == 0) {
+          mark = std::make_unique<Q0Mark>(Q0Mark{&s, number});
+        }
+      } else {
+        ++s.issued;
       }
-    } else {
-      ++s.issued;
     }
   }
   if (failure) {
-    throw impl.translate(failure->code, failure->reason, "publish");
+    throw translate(failure->code, failure->reason, "publish");
   }
   if (gone) {
-    throw impl.translate(MQTTASYNC_DISCONNECTED, 0, "publish");
+    throw translate(MQTTASYNC_DISCONNECTED, 0, "publish");
   }
-  if (impl.options.debug) {
-    impl.debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
+  if (options.debug) {
+    debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
   }
   MQTTAsync_message message = MQTTAsync_message_initializer;
   message.payload = const_cast<char*>(payload.data()); // Paho copies it
@@ -874,7 +871,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   } else if (mark) {
     set_delivery_callbacks<q0_done>(response, mark.get(), s.v5);
   }
-  int rc = impl.paho.sendMessage(impl.client, std::string(topic).c_str(), &message, &response);
+  int rc = paho.sendMessage(client, std::string(topic).c_str(), &message, &response);
   if (rc != MQTTASYNC_SUCCESS) {
     {
       std::lock_guard lock(s.mutex);
@@ -885,7 +882,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
         --s.q0_issued;
       }
     }
-    throw impl.translate(rc, 0, "publish");
+    throw translate(rc, 0, "publish");
   }
   mark.release(); // owned by the callback now
 }

@@ -173,8 +173,7 @@ public:
   void abandon()
   {
     end(End::done, {});
-    Alarm alarm(std::chrono::steady_clock::now() + stop_grace, [this] { cut_short(); });
-    std::lock_guard lock(m_mutex);
+    on_receiving_side(std::chrono::steady_clock::now() + stop_grace, [] {});
   }
 
   // Main thread: waits for the end or the deadline, stops receiving, writes
@@ -194,17 +193,20 @@ public:
       }
     }
     End why = m_end.load(std::memory_order_acquire);
-    std::optional<Alarm> alarm;
+    // After -W (its deadline has passed) or a signal at once, otherwise at
+    // the -W deadline, if there is one.
     const auto now = std::chrono::steady_clock::now();
-    if (why == End::timeout || why == End::signal) {
-      alarm.emplace(now + stop_grace, [this] { cut_short(); });
+    Connection::Deadline cut_at;
+    if (why == End::signal) {
+      cut_at = now + stop_grace;
     } else if (deadline) {
-      alarm.emplace(std::max(now, *deadline) + stop_grace, [this] { cut_short(); });
+      cut_at = std::max(now, *deadline) + stop_grace;
     }
-    std::lock_guard lock(m_mutex); // the receiving thread is done with its message
-    if (why != End::output_failed && !m_writer.buffer().empty()) {
-      m_writer.flush();
-    }
+    on_receiving_side(cut_at, [&] {
+      if (why != End::output_failed && !m_writer.buffer().empty()) {
+        m_writer.flush();
+      }
+    });
     return why;
   }
 
@@ -294,6 +296,20 @@ private:
     }
     end(End::output_failed, {});
     return false;
+  }
+
+  // Main thread: runs `work` once the receiving thread has left its
+  // message, holding the receiving side's lock; whatever blocks either of
+  // them at `cut_at` is cut short.
+  template <typename Work>
+  void on_receiving_side(Connection::Deadline cut_at, Work work)
+  {
+    std::optional<Alarm> alarm;
+    if (cut_at) {
+      alarm.emplace(*cut_at, [this] { cut_short(); });
+    }
+    std::lock_guard lock(m_mutex);
+    work();
   }
 
   // Any thread: makes a blocked write(2) and a wait for an --exec slot
