@@ -61,9 +61,10 @@ public:
   // Queues a message. At QoS 1 and 2 at most -M messages are unacknowledged
   // at once: this call waits for the oldest when the window is full. Throws
   // Error when a delivery failed.
-  // `more_follows`: the caller is about to publish again at once; at QoS 0
-  // Paho then reports this message's write together with a later one
-  // (flush() still covers it). Pass false for the last of a burst.
+  // `more_follows`: the caller is about to publish another QoS 0 message at
+  // once; at QoS 0 Paho then reports this message's write together with that
+  // later one (flush() covers it only then). Pass false for the last QoS 0
+  // message of a burst and for one followed by QoS 1 or 2.
   // From a message handler (Paho's receiving thread) it never waits: the
   // message is queued, in order, for a thread of the connection's own, and
   // a failure is reported by flush().

@@ -4,36 +4,56 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <string>
+
 namespace mqtk {
 
 namespace {
 
 constexpr std::size_t max_topic_length = 65535;
 
-void check_common(std::string_view text, std::string_view option, std::string_view what)
+// What is wrong with a topic name or filter in every case, or nothing.
+std::optional<std::string> common_problem(std::string_view text, std::string_view what)
 {
   if (text.empty()) {
-    throw UsageError(fmt::format("{}: empty {} is not allowed", option, what));
+    return fmt::format("empty {} is not allowed", what);
   }
   if (text.size() > max_topic_length) {
-    throw UsageError(fmt::format("{}: {} is {} bytes long; MQTT allows at most {}",
-                                 option, what, text.size(), max_topic_length));
+    return fmt::format("{} is {} bytes long; MQTT allows at most {}", what, text.size(), max_topic_length);
   }
   if (text.find('\0') != std::string_view::npos) {
-    throw UsageError(fmt::format("{}: {} contains a NUL character", option, what));
+    return fmt::format("{} contains a NUL character", what);
+  }
+  return std::nullopt;
+}
+
+void check_common(std::string_view text, std::string_view option, std::string_view what)
+{
+  if (auto problem = common_problem(text, what)) {
+    throw UsageError(fmt::format("{}: {}", option, *problem));
   }
 }
 
 } // namespace
 
-void validate_publish_topic(std::string_view topic, std::string_view option)
+std::optional<std::string> publish_topic_problem(std::string_view topic)
 {
-  check_common(topic, option, "topic");
+  if (auto problem = common_problem(topic, "topic")) {
+    return problem;
+  }
   auto wildcard = topic.find_first_of("+#");
   if (wildcard != std::string_view::npos) {
-    throw UsageError(fmt::format(
-      "{}: invalid publish topic '{}': wildcard '{}' at position {} (wildcards are only for subscriptions)",
-      option, topic, topic[wildcard], wildcard + 1));
+    return fmt::format("invalid publish topic '{}': wildcard '{}' at position {} (wildcards are only for subscriptions)",
+                       topic, topic[wildcard], wildcard + 1);
+  }
+  return std::nullopt;
+}
+
+void validate_publish_topic(std::string_view topic, std::string_view option)
+{
+  if (auto problem = publish_topic_problem(topic)) {
+    throw UsageError(fmt::format("{}: {}", option, *problem));
   }
 }
 

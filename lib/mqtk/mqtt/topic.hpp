@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace mqtk {
@@ -7,6 +9,10 @@ namespace mqtk {
 // Checks a topic name a message is published to: not empty, no '+' or '#',
 // no NUL, at most 65535 bytes. Throws UsageError naming `option` and the
 // topic.
+// What is wrong with a topic name to publish to ("invalid publish topic
+// 'a/+': wildcard '+' at position 3 ..."), or nothing.
+std::optional<std::string> publish_topic_problem(std::string_view topic);
+
 void validate_publish_topic(std::string_view topic, std::string_view option = "-t");
 
 // Checks a subscription filter: not empty, '#' only as the whole last level,

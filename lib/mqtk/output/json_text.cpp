@@ -372,6 +372,48 @@ void append_base64(std::string& out, std::string_view bytes)
   }
 }
 
+bool append_base64_decoded(std::string& out, std::string_view text)
+{
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') {
+      return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+      return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+      return c - '0' + 52;
+    }
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+  };
+  if (text.size() % 4 != 0) {
+    return false;
+  }
+  const std::size_t mark = out.size();
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    // Padding only at the very end: "xx==" or "xxx=".
+    const int pad = last ? (text[i + 3] == '=' ? (text[i + 2] == '=' ? 2 : 1) : 0) : 0;
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      int d = k >= 4 - static_cast<std::size_t>(pad) ? 0 : value(text[i + k]);
+      if (d < 0) {
+        out.resize(mark);
+        return false;
+      }
+      v = (v << 6) | static_cast<std::uint32_t>(d);
+    }
+    out.push_back(static_cast<char>((v >> 16) & 0xff));
+    if (pad < 2) {
+      out.push_back(static_cast<char>((v >> 8) & 0xff));
+    }
+    if (pad < 1) {
+      out.push_back(static_cast<char>(v & 0xff));
+    }
+  }
+  return true;
+}
+
 void append_payload_member(std::string& out, std::string_view payload)
 {
   out.append("\"payload\":");
@@ -383,6 +425,29 @@ void append_payload_member(std::string& out, std::string_view payload)
     return;
   }
   out.resize(out.size() - std::string_view("\"payload\":").size());
+  out.append("\"payload_base64\":\"");
+  append_base64(out, payload);
+  out.push_back('"');
+}
+
+void append_exact_payload_member(std::string& out, std::string_view payload)
+{
+  // A JSON string payload ("\"on\"", quotes included) is written as a
+  // string holding its quotes: as a JSON value it would read back as `on`.
+  if (!payload.empty() && payload.front() != '"') {
+    const std::size_t mark = out.size();
+    out.append("\"payload\":");
+    const std::size_t value = out.size();
+    if (append_minified_json(out, payload) && std::string_view(out).substr(value) == payload) {
+      return;
+    }
+    out.resize(mark);
+  }
+  if (is_valid_utf8(payload)) {
+    out.append("\"payload\":");
+    append_json_string(out, payload);
+    return;
+  }
   out.append("\"payload_base64\":\"");
   append_base64(out, payload);
   out.push_back('"');

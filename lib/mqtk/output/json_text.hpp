@@ -17,6 +17,11 @@ void append_json_string(std::string& out, std::string_view text);
 // Appends the standard base64 encoding (with padding) of `bytes`.
 void append_base64(std::string& out, std::string_view bytes);
 
+// Appends the bytes that standard base64 `text` (with padding, no line
+// breaks) encodes and returns true; on malformed text leaves `out` as it
+// was and returns false.
+bool append_base64_decoded(std::string& out, std::string_view text);
+
 // Advances `i` over one or more ASCII digits; false when there is none.
 bool scan_digits(std::string_view text, std::size_t& i) noexcept;
 
@@ -32,6 +37,12 @@ bool scan_json_number(std::string_view text, std::size_t& i) noexcept;
 // payload's JSON value when it is JSON (numbers kept as written), else its
 // text when it is UTF-8; otherwise `"payload_base64":"..."`.
 void append_payload_member(std::string& out, std::string_view payload);
+
+// As append_payload_member, but read back by mqtk-pub --json-lines it gives
+// the payload byte for byte: the JSON value only when the payload is JSON
+// other than a string, already written without insignificant whitespace;
+// else the payload as a string when it is UTF-8; else payload_base64.
+void append_exact_payload_member(std::string& out, std::string_view payload);
 
 // Deepest array/object nesting accepted by append_minified_json: cJSON's
 // limit, so whatever mosquitto_sub prints as JSON, mqtk does too.

@@ -2,7 +2,8 @@
 
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/process/error.hpp"
-#include "mqtk/rules/line_fields.hpp"
+#include "mqtk/input/json_message.hpp"
+#include "mqtk/input/line_fields.hpp"
 #include "mqtk/process/line_reader.hpp"
 #include "mqtk/process/stop_signals.hpp"
 #include "mqtk/mqtt/topic.hpp"
@@ -32,6 +33,9 @@ void add_pub_options(CLI::App& app, PubOptions& o)
     ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
   g->add_flag("-s,--stdin-file", o.stdin_whole, "Send all of stdin as one message");
   g->add_flag("-l,--stdin-line", o.stdin_lines, "Send each line of stdin as a message, as lines arrive");
+  g->add_flag("--json-lines", o.json_lines,
+               "Send each stdin line, a JSON object as mqtk-sub -j prints (topic, payload or payload_base64, "
+               "qos, retain), as a message; -t, -q and -r are defaults for lines that do not say");
   g->add_flag("-n,--null-message", o.null_message, "Send a zero-length message");
   g->add_option("-q,--qos", o.qos, "Quality of service: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
   g->add_flag("-r,--retain", o.retain, "Ask the broker to retain the message");
@@ -85,8 +89,8 @@ std::string read_file(const std::string& path)
   return data;
 }
 
-// Publishes one message through the rules: data to -t when it passes
-// --where and --rate, an alert to --alert-topic when one fires.
+// Publishes one message through the rules: data when it passes --where and
+// --rate, an alert to --alert-topic when one fires.
 class Publisher
 {
 public:
@@ -97,32 +101,42 @@ public:
   {
   }
 
+  // Publishes one message to -t.
+  void publish(std::string_view payload, bool burst_continues = false)
+  {
+    publish(MessageView{m_options.topic, payload, m_options.qos, m_options.retain, 0}, burst_continues);
+  }
+
   // Publishes one message. `burst_continues`: more input is already at
   // hand. The data message is then held back until the next one (or
   // end_burst()), so that the last message Connection sees in a burst is
   // known to be the last, which lets Paho report one write per burst.
-  void publish(std::string_view payload, bool burst_continues = false)
+  void publish(const MessageView& m, bool burst_continues)
   {
     bool pass = true;
     if (m_rules.active()) {
-      MessageView view{m_options.topic, payload, m_options.qos, m_options.retain, 0};
-      auto decision = m_rules.evaluate(view, std::chrono::steady_clock::now(), std::chrono::system_clock::now(),
+      auto decision = m_rules.evaluate(m, std::chrono::steady_clock::now(), std::chrono::system_clock::now(),
                                        m_alert);
-      pass = decision.pass && !m_options.topic.empty();
+      pass = decision.pass && !m.topic.empty();
       if (decision.alert) {
-        m_connection.publish(m_rules.alert_topic(), m_alert, m_options.qos, false);
+        m_connection.publish(m_rules.alert_topic(), m_alert, m.qos, false);
       }
     }
     if (pass) {
       if (m_has_pending) {
-        m_connection.publish(m_options.topic, m_pending, m_options.qos, m_options.retain, true);
-        m_has_pending = false;
+        // Paho is told "more follows" only for a QoS 0 message followed by
+        // another: the last QoS 0 message before any other must ask for its
+        // write to be reported, or flush() would wait for it forever.
+        send_pending(m.qos == 0);
       }
       if (burst_continues) {
-        m_pending.assign(payload);
+        m_pending_topic.assign(m.topic);
+        m_pending.assign(m.payload);
+        m_pending_qos = m.qos;
+        m_pending_retain = m.retain;
         m_has_pending = true;
       } else {
-        m_connection.publish(m_options.topic, payload, m_options.qos, m_options.retain);
+        m_connection.publish(m.topic, m.payload, m.qos, m.retain);
       }
     }
     if (!burst_continues) {
@@ -134,48 +148,107 @@ public:
   void end_burst()
   {
     if (m_has_pending) {
-      m_has_pending = false;
-      m_connection.publish(m_options.topic, m_pending, m_options.qos, m_options.retain);
+      send_pending(false);
     }
   }
 
   const MessageRules& rules() const noexcept { return m_rules; }
 
 private:
+  void send_pending(bool more_follows)
+  {
+    m_has_pending = false;
+    m_connection.publish(m_pending_topic, m_pending, m_pending_qos, m_pending_retain, more_follows);
+  }
+
   Connection& m_connection;
   const PubOptions& m_options;
   MessageRules m_rules;
   std::string m_alert;
+  std::string m_pending_topic;
   std::string m_pending;
+  int m_pending_qos = 0;
+  bool m_pending_retain = false;
   bool m_has_pending = false;
+};
+
+// Turns one input line into a message, or says why it cannot: the -l
+// conversions (--fields, --json-lines) share the skipping and counting.
+class LineConverter
+{
+public:
+  LineConverter(const PubOptions& o, const std::optional<LineFields>& fields)
+    : m_options(o),
+      m_fields(fields)
+  {
+    if (o.json_lines) {
+      m_json.emplace(o.topic, o.qos, o.retain);
+    }
+  }
+
+  enum class Result { ok, skip, bad };
+
+  Result convert(std::string_view line, MessageView& out)
+  {
+    out = MessageView{m_options.topic, line, m_options.qos, m_options.retain, 0};
+    if (m_json) {
+      JsonMessageReader::Message m;
+      switch (m_json->parse(line, m)) {
+      case JsonMessageReader::Result::ok:
+        out = MessageView{m.topic, m.payload, m.qos, m.retain, 0};
+        return Result::ok;
+      case JsonMessageReader::Result::empty: return Result::skip;
+      case JsonMessageReader::Result::bad: m_problem = m_json->problem(); return Result::bad;
+      }
+    }
+    if (!m_fields) {
+      return Result::ok;
+    }
+    std::size_t got = 0;
+    auto result = m_fields->to_json(line, m_object, got);
+    if (result == LineFields::Result::ok) {
+      out.payload = m_object;
+      return Result::ok;
+    }
+    if (result == LineFields::Result::empty) {
+      return Result::skip;
+    }
+    m_problem = m_fields->problem(result, got);
+    return Result::bad;
+  }
+
+  const std::string& problem() const noexcept { return m_problem; }
+
+private:
+  const PubOptions& m_options;
+  const std::optional<LineFields>& m_fields;
+  std::optional<JsonMessageReader> m_json;
+  std::string m_object;
+  std::string m_problem;
 };
 
 void publish_lines(Publisher& publisher, const PubOptions& o, const std::optional<LineFields>& fields,
                    const StopSignals& stop)
 {
   LineReader reader(0, stop.fd());
+  LineConverter converter(o, fields);
   std::string_view line;
-  std::string object;
+  MessageView message;
   std::uint64_t line_number = 0;
   std::uint64_t skipped = 0;
   constexpr std::uint64_t max_warnings = 20;
   while (reader.next(line)) {
     ++line_number;
     bool burst_continues = reader.has_buffered_line();
-    if (!fields) {
-      publisher.publish(line, burst_continues);
+    auto result = converter.convert(line, message);
+    if (result == LineConverter::Result::ok) {
+      publisher.publish(message, burst_continues);
       continue;
     }
-    std::size_t got = 0;
-    auto result = fields->to_json(line, object, got);
-    if (result == LineFields::Result::ok) {
-      publisher.publish(object, burst_continues);
-      continue;
-    }
-    if (result != LineFields::Result::empty) {
+    if (result == LineConverter::Result::bad) {
       // Bad lines are skipped and counted; the first few are named.
       if (++skipped <= max_warnings && !o.connection.quiet) {
-        fmt::print(stderr, "mqtk-pub: line {}: {}; skipped\n", line_number, fields->problem(result, got));
+        fmt::print(stderr, "mqtk-pub: line {}: {}; skipped\n", line_number, converter.problem());
       }
     }
     if (!burst_continues) {
@@ -188,7 +261,9 @@ void publish_lines(Publisher& publisher, const PubOptions& o, const std::optiona
                skipped > max_warnings ? "; only the first 20 are listed" : "");
   }
   if (reader.error() != 0) {
-    throw Error(exit_code::failure, fmt::format("-l: reading stdin failed: {}", std::strerror(reader.error())));
+    throw Error(exit_code::failure,
+                fmt::format("{}: reading stdin failed: {}", o.json_lines ? "--json-lines" : "-l",
+                            std::strerror(reader.error())));
   }
 }
 
@@ -199,25 +274,26 @@ void validate(PubOptions& o)
   if (o.topic.empty() && o.connection.url_topic) {
     o.topic = *o.connection.url_topic;
   }
-  if (o.topic.empty() && !o.rules.alert_topic) {
+  if (o.topic.empty() && !o.rules.alert_topic && !o.json_lines) {
     throw UsageError("no topic given: use -t TOPIC (or a topic in the -L URL)");
   }
   if (!o.topic.empty()) {
     validate_publish_topic(o.topic, "-t");
   }
   if (!o.fields.empty() && !o.stdin_lines) {
-    throw UsageError("--fields works on lines: use it with -l");
+    throw UsageError(o.json_lines ? "--fields works on plain lines: --json-lines lines name their own fields"
+                                  : "--fields works on lines: use it with -l");
   }
   int sources = (o.message ? 1 : 0) + (o.file.empty() ? 0 : 1) + (o.stdin_whole ? 1 : 0)
-                + (o.stdin_lines ? 1 : 0) + (o.null_message ? 1 : 0);
+                + (o.stdin_lines ? 1 : 0) + (o.null_message ? 1 : 0) + (o.json_lines ? 1 : 0);
   if (sources == 0) {
-    throw UsageError("no message given: use one of -m MESSAGE, -f FILE, -s, -l or -n");
+    throw UsageError("no message given: use one of -m MESSAGE, -f FILE, -s, -l, --json-lines or -n");
   }
   if (sources > 1) {
-    throw UsageError("only one of -m, -f, -s, -l and -n can be given");
+    throw UsageError("only one of -m, -f, -s, -l, --json-lines and -n can be given");
   }
-  if (o.repeat != 1 && o.stdin_lines) {
-    throw UsageError("--repeat cannot be used with -l");
+  if (o.repeat != 1 && (o.stdin_lines || o.json_lines)) {
+    throw UsageError(fmt::format("--repeat cannot be used with {}", o.stdin_lines ? "-l" : "--json-lines"));
   }
 }
 
@@ -257,7 +333,7 @@ int run_pub(PubOptions& o)
   connection.connect();
   connected.store(true);
   Publisher publisher(connection, o, std::move(rules));
-  if (o.stdin_lines) {
+  if (o.stdin_lines || o.json_lines) {
     publish_lines(publisher, o, fields, stop);
   } else {
     for (int i = 0; i < o.repeat && !stop.stopped(); ++i) {

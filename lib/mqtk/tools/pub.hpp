@@ -21,6 +21,7 @@ struct PubOptions
   std::string file;                   // -f
   bool stdin_whole = false;           // -s
   bool stdin_lines = false;           // -l
+  bool json_lines = false;            // --json-lines
   bool null_message = false;          // -n
   int qos = 0;
   bool retain = false;

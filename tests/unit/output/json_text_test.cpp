@@ -150,3 +150,54 @@ TEST_CASE("append_base64")
   CHECK(b64(std::string("\0\0\0", 3)) == "AAAA");
   CHECK(b64("\xfb\xff") == "+/8=");
 }
+
+namespace {
+
+std::string unb64(std::string_view text)
+{
+  std::string out = "kept";
+  if (!mqtk::append_base64_decoded(out, text)) {
+    CHECK(out == "kept");
+    return "<bad>";
+  }
+  return out.substr(4);
+}
+
+std::string exact_member(std::string_view payload)
+{
+  std::string out;
+  mqtk::append_exact_payload_member(out, payload);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("append_base64_decoded")
+{
+  for (std::string_view bytes : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe", "\xfb\xff"}) {
+    CHECK(unb64(b64(bytes)) == bytes);
+  }
+  CHECK(unb64("AAAA") == std::string("\0\0\0", 3));
+  CHECK(unb64("Zg=") == "<bad>");    // not a multiple of 4
+  CHECK(unb64("Zg==Zg==") == "<bad>"); // padding before the end
+  CHECK(unb64("Z===") == "<bad>");
+  CHECK(unb64("Zm9 ") == "<bad>");
+  CHECK(unb64("Zm-v") == "<bad>");  // the URL-safe alphabet is not accepted
+  CHECK(unb64("ab=c") == "<bad>");
+}
+
+TEST_CASE("append_exact_payload_member keeps every byte")
+{
+  CHECK(exact_member(R"({"a":1})") == R"("payload":{"a":1})");
+  CHECK(exact_member("42") == R"("payload":42)");
+  CHECK(exact_member("1.50e3") == R"("payload":1.50e3)");
+  CHECK(exact_member("true") == R"("payload":true)");
+  // Whitespace would be lost as a JSON value: written as a string.
+  CHECK(exact_member(R"({ "a": 1 })") == R"("payload":"{ \"a\": 1 }")");
+  CHECK(exact_member("42\n") == R"("payload":"42\n")");
+  // A JSON string keeps its quotes.
+  CHECK(exact_member(R"("on")") == R"("payload":"\"on\"")");
+  CHECK(exact_member("on") == R"("payload":"on")");
+  CHECK(exact_member("") == R"("payload":"")");
+  CHECK(exact_member(std::string("\xff\0x", 3)) == R"("payload_base64":"/wB4")");
+}

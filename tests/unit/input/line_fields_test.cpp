@@ -3,7 +3,7 @@
 #include <string>
 
 #include "mqtk/process/error.hpp"
-#include "mqtk/rules/line_fields.hpp"
+#include "mqtk/input/line_fields.hpp"
 
 using mqtk::LineFields;
 using Result = LineFields::Result;

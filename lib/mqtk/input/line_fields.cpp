@@ -1,4 +1,4 @@
-#include "mqtk/rules/line_fields.hpp"
+#include "mqtk/input/line_fields.hpp"
 
 #include <fmt/format.h>
 

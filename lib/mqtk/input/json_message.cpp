@@ -1,0 +1,133 @@
+#include "mqtk/input/json_message.hpp"
+
+#include "mqtk/mqtt/topic.hpp"
+#include "mqtk/output/json_text.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+namespace mqtk {
+
+namespace {
+
+// The first code point of U+0001..U+001F or U+007F..U+009F in UTF-8 text.
+std::optional<unsigned> first_control_character(std::string_view text)
+{
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return c;
+    }
+    // U+0080..U+009F is C2 80..C2 9F.
+    if (c == 0xc2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) {
+        return next;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+JsonMessageReader::JsonMessageReader(std::string default_topic, int default_qos, bool default_retain)
+  : m_default_topic(std::move(default_topic)),
+    m_default_qos(default_qos),
+    m_default_retain(default_retain),
+    m_topic_path(parse_path(".topic")),
+    m_payload_path(parse_path(".payload")),
+    m_base64_path(parse_path(".payload_base64")),
+    m_qos_path(parse_path(".qos")),
+    m_retain_path(parse_path(".retain"))
+{
+}
+
+JsonMessageReader::Result JsonMessageReader::bad(std::string text)
+{
+  m_problem = std::move(text);
+  return Result::bad;
+}
+
+JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Message& out)
+{
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+    return Result::empty;
+  }
+  m_line.reset(MessageView{{}, line, 0, false, 0});
+  if (!m_line.is_json()) {
+    return bad("not valid JSON");
+  }
+  if (line[line.find_first_not_of(" \t\r")] != '{') {
+    return bad("not a JSON object");
+  }
+  using Kind = FieldValue::Kind;
+
+  const FieldValue topic = m_line.lookup(m_topic_path);
+  if (topic.kind == Kind::undefined) {
+    if (m_default_topic.empty()) {
+      return bad("no \"topic\" (and no -t for lines without one)");
+    }
+    out.topic = m_default_topic;
+  } else if (topic.kind != Kind::string) {
+    return bad("\"topic\" must be a string");
+  } else {
+    out.topic = topic.text;
+  }
+  if (auto problem = publish_topic_problem(out.topic)) {
+    return bad(fmt::format("\"topic\": {}", *problem));
+  }
+  if (auto control = first_control_character(out.topic)) {
+    // mosquitto closes the connection on such a topic (MQTT 1.5.4).
+    return bad(fmt::format("\"topic\" holds the control character U+{:04X}, which brokers refuse", *control));
+  }
+
+  const FieldValue payload = m_line.lookup(m_payload_path);
+  const FieldValue base64 = m_line.lookup(m_base64_path);
+  if (payload.kind != Kind::undefined && base64.kind != Kind::undefined) {
+    return bad("both \"payload\" and \"payload_base64\"; give one");
+  }
+  if (base64.kind != Kind::undefined) {
+    m_payload.clear();
+    if (base64.kind != Kind::string || !append_base64_decoded(m_payload, base64.text)) {
+      return bad("\"payload_base64\" is not base64");
+    }
+    out.payload = m_payload;
+  } else if (payload.kind == Kind::string || payload.kind == Kind::compound) {
+    out.payload = payload.text;
+  } else if (payload.kind != Kind::undefined) {
+    // A number, boolean or null: its text as written (1.50 stays 1.50).
+    m_payload = m_line.lookup_text(m_payload_path).value_or(std::string());
+    out.payload = m_payload;
+  } else {
+    return bad("no \"payload\" or \"payload_base64\"");
+  }
+
+  const FieldValue qos = m_line.lookup(m_qos_path);
+  if (qos.kind == Kind::undefined) {
+    out.qos = m_default_qos;
+  } else if (qos.kind == Kind::number && (qos.number == 0 || qos.number == 1 || qos.number == 2)) {
+    out.qos = static_cast<int>(qos.number);
+  } else {
+    std::string shown = m_line.lookup_text(m_qos_path).value_or(std::string());
+    if (shown.size() > 24) {
+      shown = shown.substr(0, 20) + "...";
+    }
+    return bad(fmt::format("\"qos\" must be 0, 1 or 2, not {}", shown));
+  }
+
+  const FieldValue retain = m_line.lookup(m_retain_path);
+  if (retain.kind == Kind::undefined) {
+    out.retain = m_default_retain;
+  } else if (retain.kind == Kind::boolean) {
+    out.retain = retain.boolean;
+  } else if (retain.kind == Kind::number && (retain.number == 0 || retain.number == 1)) {
+    out.retain = retain.number == 1; // mosquitto_sub -F %j writes 0 and 1
+  } else {
+    return bad("\"retain\" must be true or false");
+  }
+  return Result::ok;
+}
+
+} // namespace mqtk
