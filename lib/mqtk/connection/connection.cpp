@@ -202,6 +202,7 @@ struct State
   Connection::MessageHandler message_handler;
   Connection::LostHandler lost_handler;
   std::function<void()> idle_handler;
+  Connection::RefusedHandler refused_handler;
   std::atomic<bool> detached{false}; // the Connection is gone: drop messages
 
   std::mutex mutex;
@@ -309,6 +310,27 @@ void publish_done(void* context, const Outcome* failure)
     s.publish_failure = *failure;
   }
   s.changed.notify_all();
+}
+
+// Context of a QoS 1 or 2 publish when refusals are reported per message.
+struct Tracked
+{
+  State* state;
+  std::string topic;
+};
+
+void tracked_done(void* context, const Outcome* failure)
+{
+  std::unique_ptr<Tracked> tracked(static_cast<Tracked*>(context));
+  State& s = *tracked->state;
+  if (failure != nullptr && failure->reason >= 0x80 && s.v5) {
+    const char* name = s.paho->reasonCodeToString(static_cast<MQTTReasonCodes>(failure->reason));
+    if (!s.detached.load(std::memory_order_acquire)) {
+      s.refused_handler(tracked->topic, failure->reason, name != nullptr ? name : "");
+    }
+    failure = nullptr; // reported: the publish is complete
+  }
+  publish_done(&s, failure);
 }
 
 // Context of a QoS 0 publish that asked for a completion callback.
@@ -667,6 +689,11 @@ void Connection::on_message(MessageHandler handler)
   m_impl->state->message_handler = std::move(handler);
 }
 
+void Connection::on_publish_refused(RefusedHandler handler)
+{
+  m_impl->state->refused_handler = std::move(handler);
+}
+
 void Connection::on_idle(std::function<void()> handler)
 {
   m_impl->state->idle_handler = std::move(handler);
@@ -866,7 +893,11 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   message.qos = qos;
   message.retained = retain ? 1 : 0;
   MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
-  if (qos > 0) {
+  std::unique_ptr<Tracked> tracked;
+  if (qos > 0 && s.refused_handler) {
+    tracked = std::make_unique<Tracked>(Tracked{&s, std::string(topic)});
+    set_delivery_callbacks<tracked_done>(response, tracked.get(), s.v5);
+  } else if (qos > 0) {
     set_delivery_callbacks<publish_done>(response, &s, s.v5);
   } else if (mark) {
     set_delivery_callbacks<q0_done>(response, mark.get(), s.v5);
@@ -885,6 +916,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
     throw translate(rc, 0, "publish");
   }
   mark.release(); // owned by the callback now
+  tracked.release();
 }
 
 void Connection::flush(Deadline deadline)

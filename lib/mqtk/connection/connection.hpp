@@ -26,6 +26,9 @@ public:
   // Receives a view of each message; the view is valid only during the call.
   using MessageHandler = std::function<void(const MessageView&)>;
   using LostHandler = std::function<void(const std::string& reason)>;
+  // A QoS 1 or 2 publish the broker refused (MQTT 5: reason code 0x80 or
+  // more in its PUBACK or PUBREC): topic, reason code, the code's name.
+  using RefusedHandler = std::function<void(std::string_view topic, int reason_code, std::string_view reason)>;
 
   // Loads Paho and creates the client; nothing is sent until connect().
   // `options` must have been resolve()d and must outlive the connection.
@@ -49,6 +52,13 @@ public:
 
   // Called on Paho's thread when an established connection breaks.
   void on_connection_lost(LostHandler handler);
+
+  // Called on Paho's thread for each QoS 1 or 2 publish the broker refuses
+  // (only MQTT 5 brokers say so; at 3.1.1 a refused publish is acknowledged
+  // like any other). With this handler such a refusal is reported here and
+  // counts as completed; without it, it fails the publishes as any delivery
+  // failure does. Set before connect().
+  void on_publish_refused(RefusedHandler handler);
 
   using Deadline = std::optional<std::chrono::steady_clock::time_point>;
 

@@ -12,6 +12,12 @@ inline constexpr int ok = 0;
 // Usage errors, and failures mosquitto reports as a generic error (TCP
 // connection refused, unknown host, lost connection).
 inline constexpr int failure = 1;
+// mqtk-retain-clear: some matched topic could not be cleared or verified
+// clear (each is named).
+inline constexpr int not_all_cleared = 2;
+// mqtk-retain-clear: nothing was cleared because more topics matched than
+// --max allows, or the confirmation was not given.
+inline constexpr int not_confirmed = 3;
 // -W timeout expired (mosquitto's MOSQ_ERR_TIMEOUT).
 inline constexpr int timeout = 27;
 } // namespace exit_code

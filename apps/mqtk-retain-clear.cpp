@@ -1,0 +1,15 @@
+#include <mqtk/process/cli.hpp>
+#include <mqtk/tools/retain_clear.hpp>
+
+int main(int argc, char** argv)
+{
+  mqtk::RetainClearOptions options;
+  mqtk::run_tool({.name = "mqtk-retain-clear",
+                  .description = "List, back up, clear and verify retained MQTT messages.",
+                  .declare = [&](CLI::App& app) { mqtk::add_retain_clear_options(app, options); },
+                  .run = [&] { return mqtk::run_retain_clear(options); },
+                  .quiet = &options.connection.quiet,
+                  .rest_option = {},
+                  .rest_arguments = nullptr},
+                 argc, argv);
+}
