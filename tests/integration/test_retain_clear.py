@@ -16,7 +16,7 @@ import subprocess
 import threading
 import unittest
 
-from mqtk_testing import MOSQUITTO_SUB, TIMEOUT, Broker, BrokerTestCase, tool, wait_for
+from mqtk_testing import MOSQUITTO_SUB, TIMEOUT, BrokerTestCase, free_port, tool, wait_for
 
 NOT_ALL_CLEARED = 2
 NOT_CONFIRMED = 3
@@ -229,6 +229,13 @@ class RetainClearTest(BrokerTestCase):
             self.assertEqual(f.read(), "keep me\n")
         self.assertEqual(self.clears_in_log(), [])
         self.assertEqual(self.retained_now(), {"u/a": b"1"})
+
+    def test_backup_file_removed_when_the_run_fails_first(self):
+        backup = os.path.join(self.broker.dir, "never.jsonl")
+        r = self.clear("-t", "x/#", "--backup", backup, "--connect-timeout", "5", port=free_port())
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"cannot connect to", r.stderr)
+        self.assertFalse(os.path.exists(backup), "an empty backup file was left behind")
 
     # Backup and restore ------------------------------------------------------
     def test_backup_then_restore_is_byte_identical(self):

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <exception>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -239,10 +240,14 @@ public:
                          : fmt::format("--backup: cannot create '{}': {}", path, std::strerror(errno)));
     }
   }
+  // A file created for a run that failed before writing it is removed.
   ~BackupFile()
   {
     if (m_fd >= 0) {
       ::close(m_fd);
+      if (std::uncaught_exceptions() > 0) {
+        ::unlink(m_path.c_str());
+      }
     }
   }
   BackupFile(const BackupFile&) = delete;
@@ -321,7 +326,11 @@ public:
     }
     m_use_marker = o.quiet_time <= 0;
     if (m_use_marker && m_o.marker_topic.empty()) {
-      m_o.marker_topic = fmt::format("mqtk-retain-clear/{}", o.connection.id);
+      std::string id = o.connection.id;
+      for (char& c : id) {
+        c = c == '+' || c == '#' || c == '\0' ? '_' : c; // a client id may hold what a topic may not
+      }
+      m_o.marker_topic = fmt::format("mqtk-retain-clear/{}", id);
     }
     connection.on_message([this](const MessageView& m) { on_message(m); });
     connection.on_publish_refused([this](std::string_view topic, int code, std::string_view reason) {
@@ -371,6 +380,7 @@ public:
       m_marker_refused.clear();
       m_nonce = random_nonce();
       m_last_message = Clock::now();
+      m_received = 0;
     }
     std::vector<int> granted = with_timeout_text(m_o.timeout, [&] { return m_connection.subscribe(filters, 0, m_deadline); });
     for (std::size_t i = 0; i < granted.size() && i < filters.size(); ++i) {
@@ -512,12 +522,15 @@ private:
         wake = *m_deadline;
       }
       m_changed.wait_until(lock, wake);
-      if (!verifying) {
-        const std::size_t found = m_set.listed_count();
-        lock.unlock();
+      const std::size_t found = m_set.listed_count();
+      const std::uint64_t received = m_received;
+      lock.unlock();
+      if (verifying) {
+        m_progress.show("found {} · cleared · verifying: {} still retained", found, received);
+      } else {
         m_progress.show("found {}", found);
-        lock.lock();
       }
+      lock.lock();
     }
   }
 
@@ -678,6 +691,14 @@ int run_retain_clear(RetainClearOptions& o)
     return 128 + signal_number;
   }
   run.collect(true);
+  if (int signal_number = run.signal_number(); signal_number != 0) {
+    if (!quiet) {
+      fmt::print(stderr, "{}: interrupted while verifying; {} retained messages were cleared, not verified\n",
+                 tool_name, sent);
+    }
+    connection.disconnect();
+    return 128 + signal_number;
+  }
   std::unique_lock lock = run.lock();
   set.finish_verification();
   const auto totals = set.totals();
