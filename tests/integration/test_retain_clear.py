@@ -199,6 +199,14 @@ class RetainClearTest(BrokerTestCase):
         self.assertEqual((lines[-1]["totals"]["matched"], lines[-1]["totals"]["dry_run"]), (2, True))
         self.assertEqual(self.clears_in_log(), [])
         self.assertEqual(len(self.retained_now()), 2)
+        # With --backup, a dry run is a copy: the file is written, nothing cleared.
+        copy = os.path.join(self.broker.dir, "copy.jsonl")
+        r = self.clear("-t", "d/#", "--dry-run", "--backup", copy)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(copy, "rb") as f:
+            self.assertEqual(sorted(json.loads(line)["topic"] for line in f), ["d/a", "d/b"])
+        self.assertEqual(self.clears_in_log(), [])
+        self.assertEqual(len(self.retained_now()), 2)
 
     def test_nothing_matched(self):
         r = self.clear("-t", "empty/#")
@@ -254,7 +262,7 @@ class RetainClearTest(BrokerTestCase):
             self.assertIn("tst", l)
         self.assertEqual(oct(os.stat(backup).st_mode & 0o777), "0o600")
         with open(backup, "rb") as f:
-            r = subprocess.run([tool("mqtk-pub"), "-p", self.port, "--json-lines", "-q", "1"], stdin=f,
+            r = subprocess.run([tool("mqtk-pub"), "-p", self.port, "--json-lines"], stdin=f,
                                capture_output=True, timeout=TIMEOUT, cwd=self.cwd)
         self.assertEqual((r.returncode, r.stderr), (0, b""))
         self.assertEqual(self.retained_now(), dict(messages))

@@ -96,8 +96,10 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
     out.payload = m_payload;
   } else if (payload.kind == Kind::string || payload.kind == Kind::compound) {
     out.payload = payload.text;
+  } else if (payload.kind == Kind::null) {
+    out.payload = {}; // mosquitto_sub -F %j writes an empty payload as null
   } else if (payload.kind != Kind::undefined) {
-    // A number, boolean or null: its text as written (1.50 stays 1.50).
+    // A number or boolean: its text as written (1.50 stays 1.50).
     m_payload = m_line.lookup_text(m_payload_path).value_or(std::string());
     out.payload = m_payload;
   } else {

@@ -319,7 +319,7 @@ public:
     : m_o(o),
       m_connection(connection),
       m_set(set),
-      m_progress(::isatty(2) != 0 && !o.connection.quiet)
+      m_progress(::isatty(0) != 0 && ::isatty(2) != 0 && !o.connection.quiet)
   {
     if (o.timeout > 0) {
       m_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout));
@@ -350,6 +350,15 @@ public:
   }
 
   Connection::Deadline deadline() const noexcept { return m_deadline; }
+
+  // The time a person took to answer the prompt does not count against
+  // --timeout.
+  void extend_deadline(Clock::duration by) noexcept
+  {
+    if (m_deadline) {
+      *m_deadline += by;
+    }
+  }
 
   // Called from the stop-signal thread.
   void stop(int signal_number)
@@ -606,7 +615,7 @@ int run_retain_clear(RetainClearOptions& o)
   if (o.where) {
     selection.where = FilterExpression::parse(*o.where, "--where");
   }
-  BackupFile backup(o.dry_run ? std::string() : o.backup);
+  BackupFile backup(o.backup);
   selection.keep_payloads = backup.wanted();
   RetainedSet set(std::move(selection));
 
@@ -645,6 +654,9 @@ int run_retain_clear(RetainClearOptions& o)
                             filters_text(o.topics), *o.max));
   }
   if (o.dry_run) {
+    if (backup.wanted()) {
+      backup.write(set); // a dry run with --backup: a copy, nothing cleared
+    }
     std::string out;
     for (const auto& e : set.entries()) {
       if (o.json) {
@@ -671,7 +683,10 @@ int run_retain_clear(RetainClearOptions& o)
     everything = everything || f == "#";
   }
   if (!o.yes && ::isatty(0) != 0 && ::isatty(2) != 0 && (everything || count > confirm_above)) {
-    if (!confirmed(count, set.listed_bytes(), o.topics)) {
+    const auto asked = Clock::now();
+    const bool yes = confirmed(count, set.listed_bytes(), o.topics);
+    run.extend_deadline(Clock::now() - asked);
+    if (!yes) {
       connection.disconnect();
       throw Error(exit_code::not_confirmed, "not confirmed; nothing was cleared");
     }

@@ -36,7 +36,7 @@ TEST_CASE("json lines: the -j schema")
   CHECK(read(r, R"({"topic":"t","payload":1.50e3})") == "t|1.50e3|0|-");
   CHECK(read(r, R"({"topic":"t","payload":[1, 2]})") == "t|[1, 2]|0|-");
   CHECK(read(r, R"({"topic":"t","payload":true})") == "t|true|0|-");
-  CHECK(read(r, R"({"topic":"t","payload":null})") == "t|null|0|-");
+  CHECK(read(r, R"({"topic":"t","payload":null})") == "t||0|-"); // mosquitto's %j for an empty payload
   CHECK(read(r, R"({"topic":"t","payload":"a\"b\u00e9\n"})") == "t|a\"b\xc3\xa9\n|0|-");
   CHECK(read(r, R"({"topic":"t","payload":""})") == "t||0|-");
   CHECK(read(r, R"({"topic":"t","payload_base64":"/wB4"})") == std::string("t|\xff\0x|0|-", 9));
