@@ -1,7 +1,7 @@
-# bash completion for mqtk-pub and mqtk-sub                -*- shell-script -*-
+# bash completion for mqtk-pub, mqtk-sub and mqtk-retain-clear  -*- shell-script -*-
 #
-# Install: copy to /usr/share/bash-completion/completions/mqtk-pub and
-# .../mqtk-sub (or source it from ~/.bashrc).
+# Install: copy to /usr/share/bash-completion/completions/mqtk-pub,
+# .../mqtk-sub and .../mqtk-retain-clear (or source it from ~/.bashrc).
 
 _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     -k --keepalive -c --disable-clean-session -x --session-expiry-interval
@@ -14,10 +14,10 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     --help --version'
 
 _mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
-    -l --stdin-line -n --null-message -q --qos -r --retain --repeat --repeat-delay
-    --fields'
+    -l --stdin-line --json-lines -n --null-message -q --qos -r --retain
+    --repeat --repeat-delay --fields'
 
-# Filters and alerts, in both tools.
+# Filters and alerts, in mqtk-pub and mqtk-sub (mqtk-retain-clear has --where).
 _mqtk_rule_opts='--where --alert-topic --alert-when --alert-message --edge
     --rearm --cooldown --rate'
 
@@ -26,6 +26,9 @@ _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     -E --exit-after-subscribe --remove-retained --random-filter
     -v --verbose -N --no-eol -F --format -j --json --pretty
     --exec-jobs --exec'
+
+_mqtk_retain_clear_opts='-t --topic -T --filter-out --where --max
+    --dry-run --backup -y --yes -j --json --quiet-time --timeout --marker-topic'
 
 _mqtk()
 {
@@ -76,7 +79,7 @@ _mqtk()
             COMPREPLY=($(compgen -W 'pem engine' -- "$cur"))
             return
             ;;
-        -f | --file | --cafile | --cert | --key)
+        -f | --file | --cafile | --cert | --key | --backup)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
@@ -109,7 +112,7 @@ _mqtk()
         -T | --filter-out | -U | --unsubscribe | -C | --count | -W | --timeout | \
         --random-filter | -F | --format | --fields | --where | --alert-topic | \
         --alert-when | --alert-message | --rearm | --cooldown | --rate | \
-        --exec-jobs)
+        --exec-jobs | --max | --quiet-time | --marker-topic)
             # A free-form value: nothing sensible to offer.
             return
             ;;
@@ -120,9 +123,10 @@ _mqtk()
         case $tool in
             mqtk-pub) opts+=" $_mqtk_pub_opts $_mqtk_rule_opts" ;;
             mqtk-sub) opts+=" $_mqtk_sub_opts $_mqtk_rule_opts" ;;
+            mqtk-retain-clear) opts+=" $_mqtk_retain_clear_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     fi
 }
 
-complete -F _mqtk mqtk-pub mqtk-sub
+complete -F _mqtk mqtk-pub mqtk-sub mqtk-retain-clear
