@@ -1,6 +1,8 @@
 """scripts/bench-vs-mosquitto runs end to end (--quick --json): it exits 0,
 prints one valid JSON object with every row, and no message was lost in any
-run. Speed is not asserted: CI machines are too noisy for that. With
+run (the retained-message rows: mqtk-retain-clear left nothing, and
+mosquitto_sub --remove-retained did not finish in its fixed time). Speed is
+not asserted: CI machines are too noisy for that. With
 --stock-paho (pointed at the same build: a stock-Paho build is too slow to
 make here) the rows that run mqtk also get the stock figures and ratios; a
 stock directory without the binaries is a setup error."""
@@ -21,10 +23,14 @@ EXPECTED_ROWS = {
     "publ_q0", "publ_q1",
     "sink_q0_raw", "sink_q0_json", "sink_q1_raw", "sink_q1_json",
     "rss_q0_raw", "rss_q0_json",
-    "sink_where_json", "publ_fields_where",
+    "sink_where_json", "publ_fields_where", "pub_json_lines",
+    "retain_clear_50k", "retain_clear_200k",
 }
 # Rows that compare mqtk with itself (filter options against none).
 FILTER_ROWS = {"sink_where_json", "publ_fields_where"}
+# Rows whose baseline is not mosquitto, and their targets.
+SELF_BASELINE_ROWS = {"sink_where_json": ">= 0.8", "publ_fields_where": ">= 0.8",
+                      "pub_json_lines": ">= 0.8", "retain_clear_200k": "<= 1.5"}
 
 
 class BenchScriptTest(unittest.TestCase):
@@ -62,10 +68,27 @@ class BenchScriptTest(unittest.TestCase):
                     self.assertGreater(row[key], 0, key)
                 self.assertIn(row["pass"], (True, False))
                 self.assertRegex(row["target"], r"^(<=|>=) \d+(\.\d+)?$")
-        for rid in FILTER_ROWS:
+        for rid, target in SELF_BASELINE_ROWS.items():
             with self.subTest(row=rid):
-                self.assertEqual(rows[rid]["target"], ">= 0.8")
+                self.assertEqual(rows[rid]["target"], target)
                 self.assertNotEqual(rows[rid]["baseline"], "mosquitto")
+        # Retained messages: mosquitto_sub ran its fixed time and left some
+        # (else its rate would not be measured); retain_clear_200k clears 4 x
+        # as many, against retain_clear_50k's own mqtk runs.
+        n = result["config"]["retained"]
+        rc50, rc200 = rows["retain_clear_50k"], rows["retain_clear_200k"]
+        self.assertEqual(rc50["target"], ">= 10")
+        self.assertEqual(rc50["baseline"], "mosquitto")
+        self.assertEqual(rc50["messages_per_run"], n)
+        mos = rc50["details"]["mosquitto"]
+        self.assertEqual(len(mos["left"]), result["config"]["stream_runs"])
+        for cleared, left in zip(mos["cleared"], mos["left"]):
+            self.assertGreater(left, 0)
+            self.assertEqual(cleared + left, n)
+        self.assertEqual(rc200["messages_per_run"], 4 * n)
+        self.assertEqual(rc200["unit"], "us/topic")
+        # With one run each, the baseline is the 50k row's one mqtk run.
+        self.assertAlmostEqual(rc200["mosquitto"], 1e6 / rc50["mqtk"], delta=1e-6 * rc200["mosquitto"])
         # The QoS 0 sink's ceiling (a subscriber doing no work per message)
         # ran as often as the clients and received every byte.
         for rid in ("sink_q0_raw", "sink_q0_json"):
@@ -86,6 +109,17 @@ class BenchScriptTest(unittest.TestCase):
         self.assertEqual([row["id"] for row in result["rows"]], ["sink_where_json", "publ_fields_where"])
         self.assertEqual(result["lost_messages"], 0)
 
+        # retain_clear_200k alone still runs its baseline, mqtk at N topics
+        # (not reported), and not mosquitto_sub (so N can be small).
+        r, err, result = self.run_json("--rows", "retain_clear_200k", "--retained", "2000")
+        self.assertEqual(r.returncode, 0, err)
+        self.assertEqual([row["id"] for row in result["rows"]], ["retain_clear_200k"])
+        row = result["rows"][0]
+        self.assertEqual(row["details"]["mqtk"]["runs"], result["config"]["stream_runs"])
+        self.assertGreater(row["mosquitto"], 0)
+        self.assertNotIn("mosquitto_sub -W", err)
+        self.assertEqual(result["failed_runs"], 0)
+
         r = subprocess.run([sys.executable, SCRIPT, "--mqtk-bin", BIN_DIR, "--rows", "no_such_row"],
                            capture_output=True, timeout=60)
         self.assertEqual(r.returncode, 1, "usage errors exit 1, as the script documents")
@@ -99,8 +133,11 @@ class BenchScriptTest(unittest.TestCase):
         # A stock-Paho build is too slow to make here: the default build
         # stands in for it, which still runs every stock variant and checks
         # how the figures and ratios are reported.
-        rows_wanted = ["sub_E_median", "publ_q0", "rss_q0_raw"]
-        r, err, result = self.run_json("--quiet", "--stock-paho", BIN_DIR, "--rows", ",".join(rows_wanted))
+        # retain_clear_200k without retain_clear_50k runs no mosquitto_sub,
+        # so few topics do.
+        rows_wanted = ["sub_E_median", "publ_q0", "rss_q0_raw", "pub_json_lines", "retain_clear_200k"]
+        r, err, result = self.run_json("--quiet", "--stock-paho", BIN_DIR, "--rows", ",".join(rows_wanted),
+                                       "--retained", "2000")
         failures = "\n".join(result.get("failures", []))
         self.assertEqual(r.returncode, 0, f"failures:\n{failures}\nstderr:\n{err}")
         self.assertEqual([row["id"] for row in result["rows"]], rows_wanted)
@@ -111,7 +148,9 @@ class BenchScriptTest(unittest.TestCase):
             # BIN_DIR is a default build: the script says so.
             self.assertIn("MQTK_STOCK_PAHO=OFF", err)
         runs = {"sub_E_median": result["config"]["oneshot_runs"],
-                "publ_q0": result["config"]["stream_runs"]}
+                "publ_q0": result["config"]["stream_runs"],
+                "pub_json_lines": result["config"]["stream_runs"],
+                "retain_clear_200k": result["config"]["stream_runs"]}
         for row in result["rows"]:
             with self.subTest(row=row["id"]):
                 self.assertEqual(row["failed_runs"], 0)
@@ -126,7 +165,7 @@ class BenchScriptTest(unittest.TestCase):
                     self.assertEqual(stock["ratio_of"], "default / stock")
                     self.assertAlmostEqual(stock["ratio"], row["mqtk"] / stock["figure"])
                 else:
-                    self.assertIn(row["unit"], ("ms", "KiB"))
+                    self.assertIn(row["unit"], ("ms", "KiB", "us/topic"))
                     self.assertEqual(stock["ratio_of"], "stock / default")
                     self.assertAlmostEqual(stock["ratio"], stock["figure"] / row["mqtk"])
                 if row["id"] in runs:
@@ -162,6 +201,15 @@ class BenchScriptTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1, err)
             self.assertEqual(len(err.strip().splitlines()), 1, err)
             self.assertIn(os.path.join(d, "mqtk-sub"), err)
+            # mqtk-pub and mqtk-sub present: the retain_clear rows need
+            # mqtk-retain-clear too.
+            os.symlink(os.path.abspath(os.path.join(BIN_DIR, "mqtk-sub")), os.path.join(d, "mqtk-sub"))
+            r = subprocess.run([sys.executable, SCRIPT, "--quick", "--mqtk-bin", BIN_DIR, "--stock-paho", d,
+                                "--rows", "retain_clear_50k"], capture_output=True, timeout=60)
+            err = r.stderr.decode(errors="replace")
+            self.assertEqual(r.returncode, 1, err)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertIn(os.path.join(d, "mqtk-retain-clear"), err)
             # --build-stock-paho never reconfigures a build that is not a
             # stock-Paho one (it fails before running cmake).
             with open(os.path.join(d, "CMakeCache.txt"), "w") as f:
@@ -171,7 +219,7 @@ class BenchScriptTest(unittest.TestCase):
             err = r.stderr.decode(errors="replace")
             self.assertEqual(r.returncode, 1, err)
             self.assertIn("not reconfiguring", err)
-            self.assertEqual(sorted(os.listdir(d)), ["CMakeCache.txt", "mqtk-pub"])
+            self.assertEqual(sorted(os.listdir(d)), ["CMakeCache.txt", "mqtk-pub", "mqtk-sub"])
         # --stock-paho and --build-stock-paho exclude each other (a usage error).
         r = subprocess.run([sys.executable, SCRIPT, "--stock-paho", BIN_DIR, "--build-stock-paho"],
                            capture_output=True, timeout=60)
