@@ -333,6 +333,18 @@ class RetainClearTest(BrokerTestCase):
         self.assertEqual(lines[-1]["totals"]["retained_again"], 1)
         self.assertEqual(lines[-1]["totals"]["new"], 1)
 
+    def test_timeout_bounds_a_full_window(self):
+        # The proxy passes the first clear and holds everything after it, so
+        # with -M 1 the third clear waits for a window that never opens.
+        self.retain([("w/1", b"1"), ("w/2", b"2"), ("w/3", b"3"), ("w/4", b"4")])
+        proxy = HoldingProxy(self.broker.port, "w/1")
+        self.addCleanup(proxy.close)
+        p = self.spawn([tool("mqtk-retain-clear"), "-p", str(proxy.port), "-t", "w/#", "-M", "1", "--timeout", "3"],
+                       stdin=subprocess.DEVNULL)
+        rc, _, err = self.finish(p)
+        self.assertEqual(rc, 27, err)
+        self.assertIn(b"timed out after 3 s (--timeout)", err)
+
     # Terminals ---------------------------------------------------------------
     def run_on_terminal(self, args, answer):
         """Runs the tool with stdin, stdout and stderr on a pseudo-terminal;

@@ -560,7 +560,8 @@ struct Connection::Impl
   }
 
   // Connection::publish on any thread but the receiving one.
-  void publish_now(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows);
+  void publish_now(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows,
+                   Connection::Deadline deadline = {});
 
   std::string error_text(int rc) const
   {
@@ -836,17 +837,18 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
   impl.debug("received CONNACK (0)");
 }
 
-void Connection::publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows)
+void Connection::publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows,
+                         Deadline deadline)
 {
   if (on_receiving_thread) {
     m_impl->post(topic, payload, qos, retain);
     return;
   }
-  m_impl->publish_now(topic, payload, qos, retain, more_follows);
+  m_impl->publish_now(topic, payload, qos, retain, more_follows, deadline);
 }
 
 void Connection::Impl::publish_now(std::string_view topic, std::string_view payload, int qos, bool retain,
-                                   bool more_follows)
+                                   bool more_follows, Connection::Deadline deadline)
 {
   State& s = *state;
   std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, options.max_inflight));
@@ -861,7 +863,13 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
     // wait (measured): mosquitto does not set TCP_NODELAY by default, so its
     // PUBACKs wait for our delayed TCP ACK unless a PUBLISH of ours carries
     // it. A failure not yet reported ends the wait at once.
-    s.changed.wait(lock, [&] { return room() || s.publish_failure || s.lost || s.detached.load(); });
+    auto go_on = [&] { return room() || s.publish_failure || s.lost || s.detached.load(); };
+    if (!deadline) {
+      s.changed.wait(lock, go_on);
+    } else if (!s.changed.wait_until(lock, *deadline, go_on)) {
+      throw Error(exit_code::timeout,
+                  fmt::format("while waiting for {} to acknowledge what was published", endpoint_text(options)));
+    }
     failure = take_publish_failure();
     gone = s.lost || s.detached.load();
     if (!failure && !gone) {

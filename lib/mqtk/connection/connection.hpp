@@ -78,7 +78,11 @@ public:
   // From a message handler (Paho's receiving thread) it never waits: the
   // message is queued, in order, for a thread of the connection's own, and
   // a failure is reported by flush().
-  void publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows = false);
+  // Past `deadline`, a wait for the window throws Error with
+  // exit_code::timeout and the text "while waiting for HOST:PORT to
+  // acknowledge what was published".
+  void publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows = false,
+               Deadline deadline = {});
 
   // Waits until every queued message was written (QoS 0) or acknowledged
   // (QoS 1 and 2), those queued from a message handler included. Throws

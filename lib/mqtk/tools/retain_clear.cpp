@@ -447,7 +447,7 @@ public:
         m_progress.show("found {} · cleared {}", total, sent);
       }
       with_timeout_text(m_o.timeout, [&] {
-        m_connection.publish(e.topic, {}, 1, true, false);
+        m_connection.publish(e.topic, {}, 1, true, false, m_deadline);
         return 0;
       });
       ++sent;
