@@ -34,7 +34,7 @@ StopSignals::StopSignals()
 void StopSignals::start(std::function<void(int)> on_stop)
 {
   // Detached: the process ends with _exit, never by joining this thread.
-  std::thread([this, on_stop = std::move(on_stop)] {
+  std::thread([this, on_stop = std::move(on_stop), forced_exit = m_forced_exit] {
     sigset_t set = stop_set();
     int signal_number = 0;
     while (sigwait(&set, &signal_number) != 0) {
@@ -48,6 +48,9 @@ void StopSignals::start(std::function<void(int)> on_stop)
     // A second signal while stopping (a hung broker): leave at once, with
     // the shell's usual code for death by that signal.
     while (sigwait(&set, &signal_number) != 0) {
+    }
+    if (forced_exit) {
+      forced_exit();
     }
     ::_exit(128 + signal_number);
   }).detach();

@@ -21,6 +21,10 @@ public:
   // signal ends the process at once with 128 + its number.
   void start(std::function<void(int)> on_stop);
 
+  // Runs `hook` (on the watcher's thread) just before a second signal ends
+  // the process: the place to restore a terminal. Set before start().
+  void on_forced_exit(std::function<void()> hook) { m_forced_exit = std::move(hook); }
+
   // A descriptor that becomes readable once a stop signal arrived, for
   // poll() next to other descriptors.
   int fd() const noexcept { return m_pipe[0]; }
@@ -31,6 +35,7 @@ public:
 private:
   int m_pipe[2] = {-1, -1};
   std::atomic<bool> m_stopped{false};
+  std::function<void()> m_forced_exit;
 };
 
 } // namespace mqtk

@@ -1,0 +1,641 @@
+#include "mqtk/tools/sys_monitor.hpp"
+
+#include "mqtk/connection/connection.hpp"
+#include "mqtk/mqtt/topic.hpp"
+#include "mqtk/process/error.hpp"
+#include "mqtk/process/stop_signals.hpp"
+#include "mqtk/rules/alert_rule.hpp"
+#include "mqtk/rules/filter_expression.hpp"
+#include "mqtk/rules/payload_value.hpp"
+#include "mqtk/sys/broker_model.hpp"
+#include "mqtk/sys/live_view.hpp"
+#include "mqtk/sys/metrics_server.hpp"
+#include "mqtk/sys/snapshot.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace mqtk {
+
+namespace {
+
+constexpr std::string_view tool_name = "mqtk-sys-monitor";
+using Clock = BrokerModel::Clock;
+// mosquitto publishes a round in one burst; this long without a message
+// after one ends it.
+constexpr std::chrono::milliseconds round_quiet{250};
+
+namespace nagios {
+constexpr int ok = 0;
+constexpr int warning = 1;
+constexpr int critical = 2;
+constexpr int unknown = 3;
+} // namespace nagios
+
+} // namespace
+
+void add_sys_monitor_options(CLI::App& app, SysMonitorOptions& o)
+{
+  add_connection_options(app, o.connection);
+  auto* g = app.add_option_group("Monitoring");
+  g->add_option("-t,--topic", o.topic, "$SYS filter to watch (default: $SYS/#)");
+  g->add_flag("--once", o.once,
+              "Print one snapshot once a full round (and its rates) has arrived, then exit with a Nagios status");
+  g->add_option("--timeout", o.timeout, "Seconds to wait for the first full $SYS round (default: 30)")
+    ->check(CLI::Range(0.001, 31536000.0));
+  auto* out = app.add_option_group("Output");
+  out->add_flag("-j,--json", o.json, "Print snapshots as JSON Lines (same as --format json)");
+  out->add_option("--format", o.format,
+                  "live (full-screen, the default on a terminal), text (the default otherwise), json or prometheus")
+    ->check(CLI::IsMember({"live", "text", "json", "prometheus"}));
+  out->add_option("--output", o.output,
+                  "Write each snapshot to FILE instead of stdout, replacing it atomically (for node_exporter's "
+                  "textfile collector)");
+  out->add_option("--listen", o.listen,
+                  "Serve the Prometheus metrics at http://HOST:PORT/metrics ([HOST:]PORT; host default 127.0.0.1)");
+  auto* c = app.add_option_group("Checks", "Conditions on the snapshot, e.g. '.clients.connected > 100'");
+  c->add_option("--warn-when", o.warn_when, "WARNING when this holds (Nagios status 1 with --once)");
+  c->add_option("--alert-when", o.alert_when, "CRITICAL when this holds (Nagios status 2 with --once)");
+  c->add_option("--alert-topic", o.alert_topic,
+                "Without --once: also publish each warning and alert (once per false-to-true turn) to this topic");
+}
+
+void validate(SysMonitorOptions& o)
+{
+  validate_topic_filter(o.topic, "-t");
+  if (o.topic.front() != '$') {
+    throw UsageError(fmt::format("-t: '{}' is not a $SYS filter; $SYS trees begin with '$'", o.topic));
+  }
+  if (o.json) {
+    if (!o.format.empty() && o.format != "json") {
+      throw UsageError(fmt::format("-j and --format {} exclude each other", o.format));
+    }
+    o.format = "json";
+  }
+  if (o.format.empty()) {
+    o.format = ::isatty(1) != 0 && o.output.empty() && !o.once ? "live" : "text";
+  }
+  if (o.format == "live" && o.once) {
+    throw UsageError("--once prints one snapshot: use it with --format text, json or prometheus");
+  }
+  if (o.format == "live" && ::isatty(1) == 0) {
+    throw UsageError("--format live needs a terminal on stdout");
+  }
+  if (!o.output.empty() && o.format == "live") {
+    throw UsageError("--output takes --format text, json or prometheus");
+  }
+  if (o.alert_topic) {
+    validate_publish_topic(*o.alert_topic, "--alert-topic");
+    if (!o.warn_when && !o.alert_when) {
+      throw UsageError("--alert-topic needs --warn-when or --alert-when");
+    }
+    if (o.once) {
+      throw UsageError("--alert-topic is for watching: with --once the exit status is the alert");
+    }
+  }
+  if (!o.listen.empty()) {
+    (void)parse_listen_address(o.listen); // throws UsageError
+  }
+}
+
+namespace {
+
+// Writes `text` to `path` by writing a temporary file beside it and
+// renaming it over the old one, so a reader never sees half a file.
+void replace_file(const std::string& path, std::string_view text)
+{
+  const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw Error(exit_code::failure, fmt::format("--output: cannot create '{}': {}", temporary, std::strerror(errno)));
+  }
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      throw Error(exit_code::failure, fmt::format("--output: writing '{}' failed: {}", temporary, std::strerror(e)));
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(temporary.c_str());
+    throw Error(exit_code::failure, fmt::format("--output: cannot replace '{}': {}", path, std::strerror(e)));
+  }
+}
+
+std::string rate_text(const nlohmann::ordered_json& j, const char* key)
+{
+  const auto& r = j["rates"][key];
+  return r.is_number() ? fmt::format("{:.1f}", r.get<double>()) : std::string("-");
+}
+
+// One line per round for a log or a pipe.
+std::string text_line(const nlohmann::ordered_json& j)
+{
+  const auto& b = j["broker"];
+  auto get = [&](const char* group, const char* name) -> std::string {
+    if (j.contains(group) && j[group].contains(name)) {
+      return j[group][name].dump();
+    }
+    return "-";
+  };
+  return fmt::format("{} up={} uptime={}s clients={} subscriptions={} retained={} msgs_in/s={} msgs_out/s={} "
+                     "dropped/s={}{}\n",
+                     b.contains("version") ? b["version"].get<std::string>() : std::string("broker"),
+                     b["up"].get<bool>() ? "yes" : "no",
+                     b.contains("uptime_seconds") ? b["uptime_seconds"].dump() : std::string("-"),
+                     get("clients", "connected"), get("subscriptions", "count"), get("retained", "messages"),
+                     rate_text(j, "publish_received_per_s"), rate_text(j, "publish_sent_per_s"),
+                     rate_text(j, "publish_dropped_per_s"), b["stale"].get<bool>() ? " STALE" : "");
+}
+
+// The Nagios plugin line: status, summary, then performance data.
+std::string nagios_line(int status, const nlohmann::ordered_json& j, std::string_view reason)
+{
+  static constexpr std::string_view names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+  std::string line = fmt::format("MQTT BROKER {} - ", names[status]);
+  if (!reason.empty()) {
+    line += fmt::format("{}; ", reason);
+  }
+  const auto& b = j["broker"];
+  line += b.contains("version") ? b["version"].get<std::string>() : std::string("broker");
+  if (b.contains("uptime_seconds")) {
+    line += fmt::format(", up {} s", b["uptime_seconds"].dump());
+  }
+  if (j.contains("clients") && j["clients"].contains("connected")) {
+    line += fmt::format(", {} clients", j["clients"]["connected"].dump());
+  }
+  line += " |";
+  auto perf = [&](std::string_view label, const nlohmann::ordered_json& v) {
+    if (v.is_number()) {
+      line += fmt::format(" {}={}", label, v.dump());
+    }
+  };
+  if (j.contains("clients")) {
+    perf("clients_connected", j["clients"].value("connected", nlohmann::ordered_json()));
+  }
+  if (j.contains("subscriptions")) {
+    perf("subscriptions", j["subscriptions"].value("count", nlohmann::ordered_json()));
+  }
+  if (j.contains("retained")) {
+    perf("retained_messages", j["retained"].value("messages", nlohmann::ordered_json()));
+  }
+  for (const char* r : {"messages_received_per_s", "messages_sent_per_s", "publish_received_per_s",
+                        "publish_sent_per_s", "publish_dropped_per_s"}) {
+    perf(r, j["rates"][r]);
+  }
+  if (b.contains("uptime_seconds")) {
+    line += fmt::format(" uptime={}s", b["uptime_seconds"].dump());
+  }
+  line.push_back('\n');
+  return line;
+}
+
+class Monitor
+{
+public:
+  Monitor(const SysMonitorOptions& o, Connection& connection)
+    : m_o(o),
+      m_connection(connection)
+  {
+    if (o.warn_when) {
+      m_warn.emplace(FilterExpression::parse(*o.warn_when, "--warn-when"), std::nullopt, true,
+                     std::chrono::duration<double>(0));
+    }
+    if (o.alert_when) {
+      m_alert.emplace(FilterExpression::parse(*o.alert_when, "--alert-when"), std::nullopt, true,
+                      std::chrono::duration<double>(0));
+    }
+    connection.on_message([this](const MessageView& m) {
+      std::lock_guard lock(m_mutex);
+      const auto now = Clock::now();
+      if (m.topic == "$SYS/broker/uptime" && m_round_open) {
+        m_model.end_round(now); // the next round began: the last one is complete
+        ++m_rounds_ended;
+      }
+      m_model.update(m.topic, m.payload, now);
+      m_round_open = true;
+      m_last_message = now;
+      m_changed.notify_all();
+    });
+    connection.on_connection_lost([this](const std::string& reason) {
+      std::lock_guard lock(m_mutex);
+      m_lost = reason.empty() ? std::string("connection lost") : reason;
+      m_changed.notify_all();
+    });
+  }
+
+  // Wakes wait() to look at the keyboard.
+  void poke()
+  {
+    std::lock_guard lock(m_mutex);
+    m_poked = true;
+    m_changed.notify_all();
+  }
+
+  void stop(int signal_number)
+  {
+    std::lock_guard lock(m_mutex);
+    m_signal = signal_number;
+    m_changed.notify_all();
+  }
+
+  enum class Wake { round, timeout, stopped, lost, tick };
+
+  // Waits until a round ends (a burst followed by quiet), `until`, a signal,
+  // a lost connection or `tick` has passed.
+  Wake wait(std::optional<Clock::time_point> until, std::chrono::milliseconds tick)
+  {
+    std::unique_lock lock(m_mutex);
+    const auto tick_at = Clock::now() + tick;
+    while (true) {
+      if (m_signal != 0) {
+        return Wake::stopped;
+      }
+      if (!m_lost.empty()) {
+        return Wake::lost;
+      }
+      const auto now = Clock::now();
+      if (m_rounds_ended != m_rounds_reported) {
+        m_rounds_reported = m_rounds_ended;
+        return Wake::round;
+      }
+      if (m_round_open && now - m_last_message >= round_quiet) {
+        m_model.end_round(now);
+        m_round_open = false;
+        m_rounds_reported = ++m_rounds_ended;
+        return Wake::round;
+      }
+      if (until && now >= *until) {
+        return Wake::timeout;
+      }
+      if (m_poked) {
+        m_poked = false;
+        return Wake::tick;
+      }
+      if (now >= tick_at) {
+        return Wake::tick;
+      }
+      auto wake = m_round_open ? m_last_message + round_quiet : tick_at;
+      wake = std::min(wake, tick_at);
+      if (until) {
+        wake = std::min(wake, *until);
+      }
+      m_changed.wait_until(lock, wake);
+    }
+  }
+
+  // The snapshot now, under the lock.
+  nlohmann::ordered_json snapshot()
+  {
+    std::lock_guard lock(m_mutex);
+    return snapshot_json(m_model, m_lost.empty(), Clock::now());
+  }
+
+  std::string prometheus()
+  {
+    std::lock_guard lock(m_mutex);
+    return prometheus_text(m_model, m_lost.empty(), Clock::now(), std::chrono::system_clock::now());
+  }
+
+  // Copies what the live view draws.
+  template <typename F>
+  auto with_model(F f)
+  {
+    std::lock_guard lock(m_mutex);
+    return f(m_model, m_lost.empty());
+  }
+
+  bool any()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_model.any();
+  }
+
+  bool has_rates()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_model.rounds() >= 2;
+  }
+
+  std::string lost_reason()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_lost;
+  }
+
+  int signal_number()
+  {
+    std::lock_guard lock(m_mutex);
+    return m_signal;
+  }
+
+  // Evaluates the checks on a snapshot: 0 OK, 1 warning, 2 critical; the
+  // condition that holds in `which`.
+  int check(const nlohmann::ordered_json& j, std::string& which)
+  {
+    const std::string text = j.dump();
+    MessageView view{"$SYS", text, 0, false, 0};
+    PayloadValue value(view);
+    const auto now = Clock::now();
+    int status = 0;
+    if (m_alert && m_alert->when().matches(value)) {
+      status = 2;
+      which = fmt::format("--alert-when {}", m_alert->when().text());
+    } else if (m_warn && m_warn->when().matches(value)) {
+      status = 1;
+      which = fmt::format("--warn-when {}", m_warn->when().text());
+    }
+    // Watching: report each false-to-true turn once.
+    m_new_turns.clear();
+    if (m_alert && m_alert->should_alert(value, now)) {
+      m_new_turns.push_back({"critical", m_alert->when().text()});
+    }
+    if (m_warn && m_warn->should_alert(value, now)) {
+      m_new_turns.push_back({"warning", m_warn->when().text()});
+    }
+    return status;
+  }
+
+  struct Turn
+  {
+    std::string level;
+    std::string condition;
+  };
+  const std::vector<Turn>& new_turns() const noexcept { return m_new_turns; }
+
+private:
+  const SysMonitorOptions& m_o;
+  Connection& m_connection;
+  std::optional<AlertRule> m_warn;
+  std::optional<AlertRule> m_alert;
+  std::vector<Turn> m_new_turns;
+
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  BrokerModel m_model;
+  bool m_round_open = false;
+  Clock::time_point m_last_message{};
+  std::uint64_t m_rounds_ended = 0;
+  std::uint64_t m_rounds_reported = 0;
+  std::string m_lost;
+  int m_signal = 0;
+  bool m_poked = false;
+};
+
+// Live view: pokes the monitor whenever a key is waiting on stdin, so keys
+// are read at once without a polling loop.
+class KeyWatcher
+{
+public:
+  KeyWatcher(Monitor& monitor, int stop_fd)
+  {
+    if (::pipe2(m_quit, O_CLOEXEC) != 0) {
+      m_quit[0] = m_quit[1] = -1;
+    }
+    m_thread = std::thread([this, &monitor, stop_fd] {
+      while (true) {
+        pollfd fds[3] = {{0, POLLIN, 0}, {stop_fd, POLLIN, 0}, {m_quit[0], POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0) {
+          if (errno == EINTR) {
+            continue;
+          }
+          return;
+        }
+        if (fds[1].revents != 0 || fds[2].revents != 0) {
+          return;
+        }
+        monitor.poke();
+        // Let the main thread read the key before looking again.
+        std::unique_lock lock(m_mutex);
+        m_read.wait_for(lock, std::chrono::milliseconds(50));
+      }
+    });
+  }
+  ~KeyWatcher()
+  {
+    char byte = 1;
+    [[maybe_unused]] auto n = ::write(m_quit[1], &byte, 1);
+    m_thread.join();
+    ::close(m_quit[0]);
+    ::close(m_quit[1]);
+  }
+  KeyWatcher(const KeyWatcher&) = delete;
+  KeyWatcher& operator=(const KeyWatcher&) = delete;
+
+private:
+  int m_quit[2] = {-1, -1};
+  std::mutex m_mutex;
+  std::condition_variable m_read;
+  std::thread m_thread;
+};
+
+std::string no_sys_text(const SysMonitorOptions& o)
+{
+  return fmt::format("no $SYS messages on '{}' from {} within {} s: the broker may not publish $SYS "
+                     "(mosquitto: sys_interval 0) or its ACL may deny this client reading it",
+                     o.topic, endpoint_text(o.connection), o.timeout);
+}
+
+// --once: one snapshot, the Nagios status. Every failure is UNKNOWN.
+int run_once(SysMonitorOptions& o, Connection& connection, Monitor& monitor, const Connection::Deadline& deadline)
+{
+  bool rates = false;
+  while (!rates) {
+    auto wake = monitor.wait(deadline, std::chrono::milliseconds(1000));
+    if (wake == Monitor::Wake::stopped) {
+      return 128 + monitor.signal_number();
+    }
+    if (wake == Monitor::Wake::lost) {
+      throw Error(nagios::unknown, fmt::format("lost the connection to {}: {}", endpoint_text(o.connection),
+                                               monitor.lost_reason()));
+    }
+    if (wake == Monitor::Wake::timeout) {
+      if (!monitor.any()) {
+        throw Error(nagios::unknown, no_sys_text(o));
+      }
+      break; // values without rates: still a snapshot
+    }
+    rates = monitor.has_rates();
+  }
+  auto j = monitor.snapshot();
+  std::string which;
+  int status = monitor.check(j, which);
+  std::string out;
+  if (o.format == "json") {
+    j["status"] = status;
+    out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else if (o.format == "prometheus") {
+    out = monitor.prometheus();
+  } else {
+    out = nagios_line(status, j, which);
+  }
+  if (!o.output.empty()) {
+    replace_file(o.output, out);
+  } else {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+  connection.disconnect();
+  return status;
+}
+
+} // namespace
+
+int run_sys_monitor(SysMonitorOptions& o)
+{
+  StopSignals stop;
+  resolve(o.connection, tool_name);
+  validate(o);
+  std::optional<MetricsServer> server;
+  Connection connection(o.connection, tool_name);
+  Monitor monitor(o, connection);
+  std::atomic<bool> connected{false};
+  if (o.format == "live") {
+    stop.on_forced_exit([] { LiveView::restore_terminal(); });
+  }
+  stop.start([&](int signal_number) {
+    if (!connected.load()) {
+      if (o.format == "live") {
+        LiveView::restore_terminal();
+      }
+      ::_exit(128 + signal_number);
+    }
+    monitor.stop(signal_number);
+  });
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(o.timeout));
+  try {
+    connection.connect();
+    connected.store(true);
+    auto granted = connection.subscribe({o.topic}, 0);
+    if (!granted.empty() && granted[0] >= 128) {
+      throw Error(o.once ? nagios::unknown : exit_code::failure,
+                  fmt::format("the broker refused the subscription to '{}' (code {}): access denied", o.topic,
+                              granted[0]));
+    }
+    if (!o.listen.empty()) {
+      server.emplace(o.listen);
+    }
+  } catch (const Error& e) {
+    if (o.once) {
+      throw Error(nagios::unknown, e.what());
+    }
+    throw;
+  }
+  if (o.once) {
+    try {
+      return run_once(o, connection, monitor, deadline);
+    } catch (const Error& e) {
+      if (e.code() == nagios::unknown) {
+        std::string line = fmt::format("MQTT BROKER UNKNOWN - {}\n", e.what());
+        std::fwrite(line.data(), 1, line.size(), stdout);
+      }
+      throw Error(nagios::unknown, e.what());
+    }
+  }
+
+  std::optional<LiveView> view;
+  std::optional<KeyWatcher> keys;
+  if (o.format == "live") {
+    view.emplace(o.connection, stop.fd());
+    keys.emplace(monitor, stop.fd());
+  }
+  bool any_seen = false;
+  while (true) {
+    // Live: a redraw a second shows staleness and follows resizes; else
+    // nothing wakes this thread but $SYS messages.
+    Monitor::Wake wake = monitor.wait(any_seen ? std::nullopt : std::optional(deadline),
+                                      view ? std::chrono::milliseconds(1000) : std::chrono::hours(24));
+    if (view && view->quit_requested()) {
+      break;
+    }
+    if (wake == Monitor::Wake::stopped) {
+      break;
+    }
+    if (wake == Monitor::Wake::lost) {
+      keys.reset();
+      view.reset();
+      throw Error(exit_code::failure,
+                  fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), monitor.lost_reason()));
+    }
+    if (wake == Monitor::Wake::timeout) {
+      keys.reset();
+      view.reset();
+      throw Error(exit_code::failure, no_sys_text(o));
+    }
+    if (view) {
+      monitor.with_model([&](const BrokerModel& model, bool up) {
+        view->draw(model, up, Clock::now());
+        return 0;
+      });
+    }
+    if (wake != Monitor::Wake::round) {
+      continue;
+    }
+    any_seen = any_seen || monitor.any();
+    auto j = monitor.snapshot();
+    std::string which;
+    monitor.check(j, which);
+    for (const auto& turn : monitor.new_turns()) {
+      const std::string alert = fmt::format(R"({{"level":"{}","when":{},"broker":{}}})", turn.level,
+                                            nlohmann::json(turn.condition).dump(), nlohmann::json(endpoint_text(o.connection)).dump());
+      if (!view && !o.connection.quiet) {
+        fmt::print(stderr, "{}: {}: {} holds\n", tool_name, turn.level == "critical" ? "ALERT" : "WARNING",
+                   turn.condition);
+      }
+      if (o.alert_topic) {
+        connection.publish(*o.alert_topic, alert, 0, false);
+      }
+    }
+    if (server) {
+      server->set_metrics(monitor.prometheus());
+    }
+    if (view) {
+      continue;
+    }
+    std::string out;
+    if (o.format == "json") {
+      out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    } else if (o.format == "prometheus") {
+      out = monitor.prometheus();
+    } else {
+      out = text_line(j);
+    }
+    if (!o.output.empty()) {
+      replace_file(o.output, out);
+    } else {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
+      if (std::ferror(stdout) != 0) {
+        break; // the reader went away (| head)
+      }
+    }
+  }
+  keys.reset();
+  view.reset();
+  connection.disconnect();
+  return exit_code::ok; // q, a signal or a closed stdout: a normal end, as mqtk-sub
+}
+
+} // namespace mqtk
