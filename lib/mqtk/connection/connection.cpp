@@ -204,10 +204,14 @@ struct State
   std::function<void()> idle_handler;
   Connection::RefusedHandler refused_handler;
   std::atomic<bool> detached{false}; // the Connection is gone: drop messages
+  // Handlers being called now; ~Impl waits for them, so that whatever they
+  // use may be destroyed after the Connection.
+  std::atomic<int> in_handlers{0};
 
   std::mutex mutex;
   std::condition_variable changed;
   bool lost = false;
+  bool cancelled = false; // Connection::cancel(): every wait ends
   // Publishes: sent to Paho, and completed (written at QoS 0, acknowledged
   // at QoS 1/2, or failed). The first failure not yet reported is kept.
   std::uint64_t issued = 0;
@@ -325,9 +329,11 @@ void tracked_done(void* context, const Outcome* failure)
   State& s = *tracked->state;
   if (failure != nullptr && failure->reason >= 0x80 && s.v5) {
     const char* name = s.paho->reasonCodeToString(static_cast<MQTTReasonCodes>(failure->reason));
+    s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
     if (!s.detached.load(std::memory_order_acquire)) {
       s.refused_handler(tracked->topic, failure->reason, name != nullptr ? name : "");
     }
+    s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
     failure = nullptr; // reported: the publish is complete
   }
   publish_done(&s, failure);
@@ -400,6 +406,7 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
   if (s.idle_handler && paho_socket::receive_thread_idle == nullptr) {
     paho_socket::receive_thread_idle = &s.idle_handler;
   }
+  s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
   if (!s.detached.load(std::memory_order_acquire) && s.message_handler) {
     // A view of Paho's buffers, valid for the call: nothing is copied.
     // topic_len is set when the topic contains NUL bytes.
@@ -413,6 +420,7 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
     s.message_handler(m);
     paho_socket::message_delivered();
   }
+  s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
   s.paho->freeMessage(&message);
   s.paho->free(topic);
   return 1; // taken: Paho must not deliver it again
@@ -427,15 +435,16 @@ void paho_connection_lost(void* context, char* cause)
     s.lost = true;
     s.changed.notify_all();
   }
-  if (s.detached.load(std::memory_order_acquire)) {
-    return;
+  s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
+  if (!s.detached.load(std::memory_order_acquire)) {
+    if (s.debug) {
+      fmt::print(stderr, "Client {} connection lost{}{}\n", s.id, reason.empty() ? "" : ": ", reason);
+    }
+    if (s.lost_handler) {
+      s.lost_handler(reason.empty() ? std::string("connection lost") : reason);
+    }
   }
-  if (s.debug) {
-    fmt::print(stderr, "Client {} connection lost{}{}\n", s.id, reason.empty() ? "" : ": ", reason);
-  }
-  if (s.lost_handler) {
-    s.lost_handler(reason.empty() ? std::string("connection lost") : reason);
-  }
+  s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 } // namespace
@@ -497,6 +506,11 @@ struct Connection::Impl
     }
     if (sender.joinable()) {
       sender.join(); // it uses this Impl; it stops at once once detached
+    }
+    // A handler already running finishes before what it uses goes (at most
+    // 2 s: a handler blocked longer is the tool's own hang, cut by its alarm).
+    for (int i = 0; i < 2000 && state->in_handlers.load(std::memory_order_acquire) > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     (void)state.release();
   }
@@ -648,12 +662,16 @@ struct Connection::Impl
   {
     State& s = *state;
     std::unique_lock lock(s.mutex);
-    auto ended = [&] { return request->outcome.done || s.lost; };
+    auto ended = [&] { return request->outcome.done || s.lost || s.cancelled; };
     bool timed_out = false;
     if (deadline) {
       timed_out = !s.changed.wait_until(lock, *deadline, ended);
     } else {
       s.changed.wait(lock, ended);
+    }
+    if (!request->outcome.done && s.cancelled) {
+      (void)request.release();
+      throw Error(exit_code::failure, "interrupted");
     }
     if (!request->outcome.done) {
       (void)request.release();
@@ -688,6 +706,14 @@ Connection::~Connection() = default;
 void Connection::on_message(MessageHandler handler)
 {
   m_impl->state->message_handler = std::move(handler);
+}
+
+void Connection::cancel() noexcept
+{
+  State& s = *m_impl->state;
+  std::lock_guard lock(s.mutex);
+  s.cancelled = true;
+  s.changed.notify_all();
 }
 
 void Connection::on_publish_refused(RefusedHandler handler)
@@ -863,12 +889,15 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
     // wait (measured): mosquitto does not set TCP_NODELAY by default, so its
     // PUBACKs wait for our delayed TCP ACK unless a PUBLISH of ours carries
     // it. A failure not yet reported ends the wait at once.
-    auto go_on = [&] { return room() || s.publish_failure || s.lost || s.detached.load(); };
+    auto go_on = [&] { return room() || s.publish_failure || s.lost || s.detached.load() || s.cancelled; };
     if (!deadline) {
       s.changed.wait(lock, go_on);
     } else if (!s.changed.wait_until(lock, *deadline, go_on)) {
       throw Error(exit_code::timeout,
                   fmt::format("while waiting for {} to acknowledge what was published", endpoint_text(options)));
+    }
+    if (s.cancelled) {
+      throw Error(exit_code::failure, "interrupted");
     }
     failure = take_publish_failure();
     gone = s.lost || s.detached.load();
@@ -940,7 +969,7 @@ void Connection::flush(Deadline deadline)
     auto all_done = [&] {
       return s.outbox.empty() && !s.sending && s.completed == s.issued && s.q0_written == s.q0_issued;
     };
-    auto over = [&] { return all_done() || s.lost || s.outbox_failure; };
+    auto over = [&] { return all_done() || s.lost || s.outbox_failure || s.cancelled; };
     if (deadline) {
       timed_out = !s.changed.wait_until(lock, *deadline, over);
     } else {
@@ -950,6 +979,9 @@ void Connection::flush(Deadline deadline)
     s.outbox_failure.reset();
     failure = impl.take_publish_failure();
     done = all_done();
+    if (!done && s.cancelled) {
+      throw Error(exit_code::failure, "interrupted");
+    }
   }
   if (outbox_failure) {
     throw *outbox_failure;

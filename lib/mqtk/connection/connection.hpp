@@ -106,6 +106,11 @@ public:
   // throws; a failure is reported on stderr with the debug flag (-d).
   void disconnect() noexcept;
 
+  // From any thread (a signal watcher): every wait of connect(), publish(),
+  // flush(), subscribe() and unsubscribe(), now or later, ends with Error
+  // ("interrupted"). What was sent stays sent.
+  void cancel() noexcept;
+
   // True while connected.
   bool is_connected() const noexcept;
 

@@ -83,12 +83,16 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
     return bad(fmt::format("\"topic\" holds the control character U+{:04X}, which brokers refuse", *control));
   }
 
+  // exists(): a number beyond a double's range (1e400) is there, though
+  // lookup() calls it undefined; it is published as written.
   const FieldValue payload = m_line.lookup(m_payload_path);
   const FieldValue base64 = m_line.lookup(m_base64_path);
-  if (payload.kind != Kind::undefined && base64.kind != Kind::undefined) {
+  const bool has_payload = m_line.exists(m_payload_path);
+  const bool has_base64 = m_line.exists(m_base64_path);
+  if (has_payload && has_base64) {
     return bad("both \"payload\" and \"payload_base64\"; give one");
   }
-  if (base64.kind != Kind::undefined) {
+  if (has_base64) {
     m_payload.clear();
     if (base64.kind != Kind::string || !append_base64_decoded(m_payload, base64.text)) {
       return bad("\"payload_base64\" is not base64");
@@ -98,7 +102,7 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
     out.payload = payload.text;
   } else if (payload.kind == Kind::null) {
     out.payload = {}; // mosquitto_sub -F %j writes an empty payload as null
-  } else if (payload.kind != Kind::undefined) {
+  } else if (has_payload) {
     // A number or boolean: its text as written (1.50 stays 1.50).
     m_payload = m_line.lookup_text(m_payload_path).value_or(std::string());
     out.payload = m_payload;
@@ -106,28 +110,35 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
     return bad("no \"payload\" or \"payload_base64\"");
   }
 
+  // The text of a member for a message: strings with their quotes.
+  auto shown = [this](const JsonPath& path, const FieldValue& v) {
+    std::string text = m_line.lookup_text(path).value_or(std::string());
+    if (v.kind == Kind::string) {
+      text = "\"" + text + "\"";
+    }
+    if (text.size() > 24) {
+      text = text.substr(0, 20) + "...";
+    }
+    return text;
+  };
   const FieldValue qos = m_line.lookup(m_qos_path);
-  if (qos.kind == Kind::undefined) {
+  if (!m_line.exists(m_qos_path)) {
     out.qos = m_default_qos;
   } else if (qos.kind == Kind::number && (qos.number == 0 || qos.number == 1 || qos.number == 2)) {
     out.qos = static_cast<int>(qos.number);
   } else {
-    std::string shown = m_line.lookup_text(m_qos_path).value_or(std::string());
-    if (shown.size() > 24) {
-      shown = shown.substr(0, 20) + "...";
-    }
-    return bad(fmt::format("\"qos\" must be 0, 1 or 2, not {}", shown));
+    return bad(fmt::format("\"qos\" must be 0, 1 or 2, not {}", shown(m_qos_path, qos)));
   }
 
   const FieldValue retain = m_line.lookup(m_retain_path);
-  if (retain.kind == Kind::undefined) {
+  if (!m_line.exists(m_retain_path)) {
     out.retain = m_default_retain;
   } else if (retain.kind == Kind::boolean) {
     out.retain = retain.boolean;
   } else if (retain.kind == Kind::number && (retain.number == 0 || retain.number == 1)) {
     out.retain = retain.number == 1; // mosquitto_sub -F %j writes 0 and 1
   } else {
-    return bad("\"retain\" must be true or false");
+    return bad(fmt::format("\"retain\" must be true or false, not {}", shown(m_retain_path, retain)));
   }
   return Result::ok;
 }

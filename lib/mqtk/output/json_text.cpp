@@ -430,11 +430,11 @@ void append_payload_member(std::string& out, std::string_view payload)
   out.push_back('"');
 }
 
-void append_exact_payload_member(std::string& out, std::string_view payload)
+void append_exact_payload_member(std::string& out, std::string_view payload, bool json_allowed)
 {
   // A JSON string payload ("\"on\"", quotes included) is written as a
   // string holding its quotes: as a JSON value it would read back as `on`.
-  if (!payload.empty() && payload.front() != '"') {
+  if (json_allowed && !payload.empty() && payload.front() != '"') {
     const std::size_t mark = out.size();
     out.append("\"payload\":");
     const std::size_t value = out.size();

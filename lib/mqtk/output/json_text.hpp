@@ -42,7 +42,9 @@ void append_payload_member(std::string& out, std::string_view payload);
 // the payload byte for byte: the JSON value only when the payload is JSON
 // other than a string, already written without insignificant whitespace;
 // else the payload as a string when it is UTF-8; else payload_base64.
-void append_exact_payload_member(std::string& out, std::string_view payload);
+// `json_allowed`: the reader's own JSON check (rules/payload_value, which is
+// stricter than the minifier about lone surrogate escapes) accepts it.
+void append_exact_payload_member(std::string& out, std::string_view payload, bool json_allowed = true);
 
 // Deepest array/object nesting accepted by append_minified_json: cJSON's
 // limit, so whatever mosquitto_sub prints as JSON, mqtk does too.

@@ -103,6 +103,9 @@ void RetainedSet::offer_verified(const MessageView& m, std::chrono::system_clock
   m_entries.emplace_back();
   Entry& n = m_entries.back();
   n.topic.assign(m.topic);
+  if (m_selection.keep_payloads) {
+    n.payload.assign(m.payload);
+  }
   n.digest = digest_of(m.payload);
   n.size = m.payload.size();
   n.qos = m.qos;
@@ -120,11 +123,33 @@ void RetainedSet::finish_verification() noexcept
   }
 }
 
+std::size_t RetainedSet::take_new_topics() noexcept
+{
+  std::size_t n = 0;
+  for (Entry& e : m_entries) {
+    if (e.status == Status::new_topic) {
+      e.status = Status::listed;
+      e.late = true;
+      ++n;
+    }
+  }
+  return n;
+}
+
+void RetainedSet::restore_new_topics(std::size_t first) noexcept
+{
+  for (std::size_t i = first; i < m_entries.size(); ++i) {
+    m_entries[i].status = Status::new_topic;
+    m_entries[i].late = false;
+  }
+}
+
 RetainedSet::Totals RetainedSet::totals() const noexcept
 {
   Totals t;
   t.matched = m_listed;
   for (const Entry& e : m_entries) {
+    t.late += e.late ? 1 : 0;
     switch (e.status) {
     case Status::listed: break;
     case Status::verified: ++t.verified; break;
@@ -157,9 +182,11 @@ std::string status_explanation(const RetainedSet::Entry& e, bool mqtt5)
     return fmt::format("the broker refused the clear (reason code 0x{:02X}{}{})", e.reason_code,
                        e.reason.empty() ? "" : " ", e.reason);
   case RetainedSet::Status::not_cleared:
-    return mqtt5 ? "still holds its message although the broker acknowledged the clear"
-                 : "still holds its message although the broker acknowledged the clear (at MQTT 3.1.1 "
-                   "a clear refused by an ACL is acknowledged like any other; -V 5 shows the reason)";
+    return mqtt5 ? "still holds the same message although the broker acknowledged the clear (another client "
+                   "may have retained the same payload again)"
+                 : "still holds the same message although the broker acknowledged the clear: an ACL that "
+                   "refuses it (at MQTT 3.1.1 acknowledged like any other; -V 5 shows the reason) or another "
+                   "client retaining the same payload again";
   case RetainedSet::Status::retained_again: return "holds a new message: another client retained one during the run";
   case RetainedSet::Status::new_topic: return "was not there when listed: another client retained it during the run";
   case RetainedSet::Status::listed:

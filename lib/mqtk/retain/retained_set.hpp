@@ -49,6 +49,7 @@ public:
     Status status = Status::listed;
     int reason_code = 0; // refused: the MQTT 5 reason code
     std::string reason;  // refused: its name
+    bool late = false;   // first seen while verifying, cleared in a later round
   };
 
   explicit RetainedSet(Selection selection);
@@ -71,6 +72,14 @@ public:
   // After verifying: every cleared entry that was not seen again is verified.
   void finish_verification() noexcept;
 
+  // After a verification: the topics seen only then (new_topic) become
+  // entries to clear in one more round (late); returns how many. They are
+  // the last entries.
+  std::size_t take_new_topics() noexcept;
+
+  // Entries from `first` on go back to new_topic: not cleared after all.
+  void restore_new_topics(std::size_t first) noexcept;
+
   const std::deque<Entry>& entries() const noexcept { return m_entries; }
   std::size_t listed_count() const noexcept { return m_listed; }
   std::uint64_t listed_bytes() const noexcept { return m_listed_bytes; }
@@ -84,6 +93,7 @@ public:
     std::size_t not_cleared = 0;
     std::size_t retained_again = 0;
     std::size_t new_topics = 0;
+    std::size_t late = 0; // found while verifying and cleared in a later round
     std::size_t not_clear() const noexcept { return refused + not_cleared + retained_again + new_topics; }
   };
   Totals totals() const noexcept;

@@ -119,7 +119,7 @@ public:
                                        m_alert);
       pass = decision.pass && !m.topic.empty();
       if (decision.alert) {
-        m_connection.publish(m_rules.alert_topic(), m_alert, m.qos, false);
+        m_connection.publish(m_rules.alert_topic(), m_alert, m_options.qos, false); // -q, whatever the line said
       }
     }
     if (pass) {

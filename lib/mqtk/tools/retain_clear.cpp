@@ -7,6 +7,7 @@
 #include "mqtk/process/error.hpp"
 #include "mqtk/process/stop_signals.hpp"
 #include "mqtk/retain/retained_set.hpp"
+#include "mqtk/rules/payload_value.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -40,6 +41,8 @@ constexpr std::chrono::seconds marker_patience{10};
 constexpr std::size_t max_named = 100;
 // The prompt is shown for more topics than this (or a '#' filter).
 constexpr std::size_t confirm_above = 1000;
+// Verification rounds at most (the first included): see run_retain_clear.
+constexpr int max_rounds = 5;
 
 } // namespace
 
@@ -55,7 +58,7 @@ void add_retain_clear_options(CLI::App& app, RetainClearOptions& o)
   g->add_option("--max", o.max, "Clear nothing when more than N topics match")
     ->check(CLI::Range(std::size_t{0}, std::numeric_limits<std::size_t>::max()));
   auto* r = app.add_option_group("Running");
-  r->add_flag("--dry-run", o.dry_run, "List what would be cleared (topic, payload size, QoS); change nothing");
+  r->add_flag("--dry-run", o.dry_run, "List what would be cleared (topic, payload size); change nothing");
   r->add_option("--backup", o.backup,
                 "Before clearing, write every message to this new file as JSON Lines (mqtk-pub --json-lines "
                 "restores it)");
@@ -245,7 +248,7 @@ public:
   {
     if (m_fd >= 0) {
       ::close(m_fd);
-      if (std::uncaught_exceptions() > 0) {
+      if (std::uncaught_exceptions() > 0 && !m_written) {
         ::unlink(m_path.c_str());
       }
     }
@@ -255,20 +258,35 @@ public:
 
   bool wanted() const noexcept { return m_fd >= 0; }
 
-  // Writes every entry in mqtk-sub -j's schema, payloads exact, and syncs
-  // the file. Throws Error (nothing has been cleared then).
-  void write(const RetainedSet& set)
+  // Nothing to back up: the file created for it goes again.
+  void discard() noexcept
+  {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+      m_fd = -1;
+      ::unlink(m_path.c_str());
+    }
+  }
+
+  // Writes the entries from `first` on in mqtk-sub -j's schema, payloads
+  // exact, and syncs the file; it stays open for later rounds. Throws
+  // Error (nothing of these has been cleared then).
+  void write(const RetainedSet& set, std::size_t first = 0)
   {
     std::string out;
-    for (const auto& e : set.entries()) {
+    PayloadValue json_check{MessageView{}};
+    const auto& entries = set.entries();
+    for (std::size_t i = first; i < entries.size(); ++i) {
+      const auto& e = entries[i];
       out.append("{\"tst\":\"");
       append_iso8601_utc(out, e.received);
       out.append("\",\"topic\":");
       append_json_string(out, e.topic);
-      out.append(",\"qos\":");
-      out.push_back(static_cast<char>('0' + e.qos));
+      // No "qos": retained messages are read at QoS 0, so the QoS they were
+      // stored with is not known; mqtk-pub -q decides on restore.
       out.append(",\"retain\":true,");
-      append_exact_payload_member(out, e.payload);
+      json_check.reset(MessageView{{}, e.payload, 0, false, 0});
+      append_exact_payload_member(out, e.payload, json_check.is_json());
       out.append("}\n");
       if (out.size() >= (1u << 20)) {
         put(out);
@@ -279,11 +297,19 @@ public:
     if (::fsync(m_fd) != 0 && errno != EINVAL) {
       fail(errno);
     }
-    if (::close(m_fd) != 0) {
+    m_written = true;
+  }
+
+  // Closes the file once everything is written.
+  void finish()
+  {
+    if (m_fd >= 0) {
+      const int fd = m_fd;
       m_fd = -1;
-      fail(errno);
+      if (::close(fd) != 0) {
+        fail(errno);
+      }
     }
-    m_fd = -1;
   }
 
 private:
@@ -308,6 +334,7 @@ private:
 
   std::string m_path;
   int m_fd = -1;
+  bool m_written = false;
 };
 
 // The run: one connection, whose message handler feeds the RetainedSet
@@ -368,6 +395,8 @@ public:
     m_changed.notify_all();
   }
 
+  std::size_t sent() const noexcept { return m_sent; }
+
   int signal_number()
   {
     std::lock_guard lock(m_mutex);
@@ -409,32 +438,35 @@ public:
     if (m_use_marker) {
       // After the SUBACK: the broker queued every retained message before
       // it, and delivers this one, at the same QoS 0, after them.
+      // Not waited for here: its PUBACK may queue behind a long listing.
+      // A refusal (MQTT 5) or the marker's absence ends wait_for_end().
       with_timeout_text(m_o.timeout, [&] {
-        m_connection.publish(m_o.marker_topic, nonce, 1, false);
-        m_connection.flush(m_deadline);
+        m_connection.publish(m_o.marker_topic, nonce, 1, false, false, m_deadline);
         return 0;
       });
     }
     wait_for_end(verifying);
-    {
-      std::lock_guard lock(m_mutex);
-      m_phase = Phase::idle;
-    }
+    // Until the UNSUBACK, what still arrives counts (a broker that reorders).
     with_timeout_text(m_o.timeout, [&] {
       m_connection.unsubscribe(filters, m_deadline);
       return 0;
     });
+    {
+      std::lock_guard lock(m_mutex);
+      m_phase = Phase::idle;
+    }
     m_progress.clear();
   }
 
   // Publishes a zero-length retained message at QoS 1 to every listed
   // topic, many in flight at once, and waits for every acknowledgement.
   // Returns how many were sent (all of them unless a signal came).
-  std::size_t clear()
+  std::size_t clear(std::size_t first = 0)
   {
-    std::size_t sent = 0;
+    std::size_t& sent = m_sent;
     const std::size_t total = m_set.entries().size();
-    for (const auto& e : m_set.entries()) {
+    for (std::size_t i = first; i < total; ++i) {
+      const auto& e = m_set.entries()[i];
       if (sent % 256 == 0) {
         if (signal_number() != 0) {
           break;
@@ -478,6 +510,9 @@ private:
         m_changed.notify_all();
       }
       return;
+    }
+    if (!m.retain) {
+      return; // live traffic under the filters: not part of any listing
     }
     m_last_message = Clock::now();
     ++m_received;
@@ -549,6 +584,7 @@ private:
   Progress m_progress;
   Connection::Deadline m_deadline;
   bool m_use_marker = true;
+  std::size_t m_sent = 0; // clears published so far
 
   std::mutex m_mutex;
   std::condition_variable m_changed;
@@ -567,11 +603,13 @@ nlohmann::ordered_json entry_json(const RetainedSet::Entry& e, bool dry_run)
   nlohmann::ordered_json j;
   j["topic"] = e.topic;
   j["payloadlen"] = e.size;
-  j["qos"] = e.qos;
   j["status"] = dry_run ? std::string_view("would_clear") : status_name(e.status);
   if (e.status == RetainedSet::Status::refused) {
     j["reason_code"] = e.reason_code;
     j["reason"] = e.reason;
+  }
+  if (e.late) {
+    j["late"] = true;
   }
   return j;
 }
@@ -596,6 +634,7 @@ void print_totals_json(const RetainedSet& set, bool dry_run, double seconds)
     totals["not_cleared"] = t.not_cleared;
     totals["retained_again"] = t.retained_again;
     totals["new"] = t.new_topics;
+    totals["late"] = t.late;
   }
   totals["seconds"] = std::round(seconds * 1000) / 1000;
   print_json_line(nlohmann::ordered_json{{"totals", totals}});
@@ -627,9 +666,13 @@ int run_retain_clear(RetainClearOptions& o)
   // reported.
   stop.start([&](int signal_number) {
     if (!clearing.load()) {
+      if (backup.wanted() && !o.backup.empty()) {
+        ::unlink(o.backup.c_str()); // nothing was cleared: no backup of it either
+      }
       ::_exit(128 + signal_number);
     }
     run.stop(signal_number);
+    connection.cancel(); // a wait for the broker ends now
   });
   with_timeout_text(o.timeout, [&] { connection.connect(run.deadline()); });
 
@@ -637,6 +680,7 @@ int run_retain_clear(RetainClearOptions& o)
   const bool quiet = o.connection.quiet;
   const std::size_t count = set.listed_count();
   if (count == 0) {
+    backup.discard();
     if (o.json) {
       print_totals_json(set, o.dry_run, elapsed());
     }
@@ -656,6 +700,7 @@ int run_retain_clear(RetainClearOptions& o)
   if (o.dry_run) {
     if (backup.wanted()) {
       backup.write(set); // a dry run with --backup: a copy, nothing cleared
+      backup.finish();
     }
     std::string out;
     for (const auto& e : set.entries()) {
@@ -664,7 +709,7 @@ int run_retain_clear(RetainClearOptions& o)
       } else {
         out.clear();
         out.append(e.topic);
-        fmt::format_to(std::back_inserter(out), "\t{} bytes\tQoS {}\n", e.size, e.qos);
+        fmt::format_to(std::back_inserter(out), "\t{} bytes\n", e.size);
         std::fwrite(out.data(), 1, out.size(), stdout);
       }
     }
@@ -680,7 +725,8 @@ int run_retain_clear(RetainClearOptions& o)
   }
   bool everything = false;
   for (const auto& f : o.topics) {
-    everything = everything || f == "#";
+    // '#', '+/#', '+/+/#': every topic.
+    everything = everything || (f.back() == '#' && f.find_first_not_of("+/#") == std::string::npos);
   }
   if (!o.yes && ::isatty(0) != 0 && ::isatty(2) != 0 && (everything || count > confirm_above)) {
     const auto asked = Clock::now();
@@ -696,7 +742,19 @@ int run_retain_clear(RetainClearOptions& o)
   }
 
   clearing.store(true);
-  const std::size_t sent = run.clear();
+  // A signal cancels the connection's waits: what they throw then is the
+  // interruption, reported below.
+  auto unless_interrupted = [&](auto f) {
+    try {
+      f();
+    } catch (const Error&) {
+      if (run.signal_number() == 0) {
+        throw;
+      }
+    }
+  };
+  unless_interrupted([&] { run.clear(); });
+  const std::size_t sent = run.sent();
   if (int signal_number = run.signal_number(); signal_number != 0) {
     if (!quiet) {
       fmt::print(stderr, "{}: interrupted after clearing {} of {} retained messages; not verified\n", tool_name,
@@ -705,7 +763,34 @@ int run_retain_clear(RetainClearOptions& o)
     connection.disconnect();
     return 128 + signal_number;
   }
-  run.collect(true);
+  unless_interrupted([&] { run.collect(true); });
+  // Topics seen only while verifying were either retained during the run or
+  // left out of the listing by the broker (mosquitto drops QoS 0 messages
+  // beyond max_queued_messages for a client that reads slower than it
+  // sends). They match the selection, so they are backed up, cleared and
+  // verified too, in further rounds, within --max.
+  std::size_t late = 0;
+  for (int round = 1; round < max_rounds && run.signal_number() == 0; ++round) {
+    std::unique_lock lock = run.lock();
+    const std::size_t first = set.entries().size();
+    const std::size_t found = set.take_new_topics();
+    lock.unlock();
+    if (found == 0 || (o.max && count + late + found > *o.max)) {
+      std::unique_lock relock = run.lock();
+      set.restore_new_topics(first - found);
+      break;
+    }
+    late += found;
+    if (backup.wanted()) {
+      backup.write(set, first - found);
+    }
+    unless_interrupted([&] { run.clear(first - found); });
+    if (run.signal_number() != 0) {
+      break;
+    }
+    unless_interrupted([&] { run.collect(true); });
+  }
+  backup.finish();
   if (int signal_number = run.signal_number(); signal_number != 0) {
     if (!quiet) {
       fmt::print(stderr, "{}: interrupted while verifying; {} retained messages were cleared, not verified\n",
@@ -731,6 +816,13 @@ int run_retain_clear(RetainClearOptions& o)
         fmt::print(stderr, "{}: not clear: {}: {}\n", tool_name, e.topic, status_explanation(e, v5));
       }
     }
+    if (late > 0) {
+      fmt::print(stderr,
+                 "{}: {} of them first seen while verifying, and cleared then: retained during the run, or left "
+                 "out of the listing by the broker (mosquitto drops what exceeds max_queued_messages for a "
+                 "client that reads slower than it sends)\n",
+                 tool_name, late);
+    }
     if (totals.not_clear() == 0) {
       fmt::print(stderr, "{}: cleared {} retained message{} ({}) under {}; verified: none left\n", tool_name,
                  totals.verified, totals.verified == 1 ? "" : "s", bytes_text(set.listed_bytes()),
@@ -739,7 +831,7 @@ int run_retain_clear(RetainClearOptions& o)
       fmt::print(stderr, "{}: {} topic{} not clear{}; {} of {} cleared and verified\n", tool_name,
                  totals.not_clear(), totals.not_clear() == 1 ? " is" : "s are",
                  named > max_named ? fmt::format(" (the first {} are named; -j lists every one)", max_named) : "",
-                 totals.verified, count);
+                 totals.verified, count + late);
     }
   }
   lock.unlock();

@@ -79,8 +79,14 @@ TEST_CASE("json lines: every kind of bad line")
   CHECK(read(r, R"({"topic":"t","payload_base64":5})") == "<bad: \"payload_base64\" is not base64>");
   CHECK(read(r, R"({"topic":"t","payload":"x","qos":3})") == "<bad: \"qos\" must be 0, 1 or 2, not 3>");
   CHECK(read(r, R"({"topic":"t","payload":"x","qos":1.5})") == "<bad: \"qos\" must be 0, 1 or 2, not 1.5>");
-  CHECK(read(r, R"({"topic":"t","payload":"x","qos":"1"})") == "<bad: \"qos\" must be 0, 1 or 2, not 1>");
-  CHECK(read(r, R"({"topic":"t","payload":"x","retain":"yes"})") == "<bad: \"retain\" must be true or false>");
+  CHECK(read(r, R"({"topic":"t","payload":"x","qos":"1"})") == "<bad: \"qos\" must be 0, 1 or 2, not \"1\">");
+  CHECK(read(r, R"({"topic":"t","payload":"x","qos":1e400})") == "<bad: \"qos\" must be 0, 1 or 2, not 1e400>");
+  CHECK(read(r, R"({"topic":"t","payload":"x","retain":"yes"})")
+        == "<bad: \"retain\" must be true or false, not \"yes\">");
+  CHECK(read(r, R"({"topic":"t","payload":"x","retain":1e400})")
+        == "<bad: \"retain\" must be true or false, not 1e400>");
+  // A number beyond a double's range is still published as written.
+  CHECK(read(r, R"({"topic":"t","payload":1e400})") == "t|1e400|0|-");
   // A good line after bad ones still reads.
   CHECK(read(r, R"({"topic":"t","payload":"x"})") == "t|x|0|-");
 }

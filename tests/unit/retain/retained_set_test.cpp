@@ -95,3 +95,24 @@ TEST_CASE("retained set: verification")
   CHECK(mqtk::status_explanation(set.entries()[1], true) == "the broker refused the clear (reason code 0x87 Not authorized)");
   CHECK(mqtk::status_explanation(set.entries()[2], false).find("MQTT 3.1.1") != std::string::npos);
 }
+
+TEST_CASE("retained set: topics seen only while verifying go to another round")
+{
+  RetainedSet set(selection({}, nullptr, true));
+  set.offer_listed(retained("r/a", "1"), now);
+  set.offer_verified(retained("r/missed", "2"), now); // the broker left it out of the listing
+  CHECK(set.entries().back().payload == "2");           // kept for --backup
+  CHECK(set.take_new_topics() == 1);
+  CHECK(set.entries()[1].status == Status::listed);
+  CHECK(set.entries()[1].late);
+  set.finish_verification();
+  CHECK(set.totals().late == 1);
+  CHECK(set.totals().not_clear() == 0);
+  // Within --max or not: back to "new", reported.
+  set.offer_verified(retained("r/third", "3"), now);
+  CHECK(set.take_new_topics() == 1);
+  set.restore_new_topics(2);
+  CHECK(set.entries()[2].status == Status::new_topic);
+  CHECK_FALSE(set.entries()[2].late);
+  CHECK(set.totals().new_topics == 1);
+}
