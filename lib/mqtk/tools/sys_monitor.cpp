@@ -215,9 +215,8 @@ std::string nagios_line(int status, const nlohmann::ordered_json& j, std::string
 class Monitor
 {
 public:
-  Monitor(const SysMonitorOptions& o, Connection& connection)
-    : m_o(o),
-      m_connection(connection)
+  explicit Monitor(const SysMonitorOptions& o)
+    : m_o(o)
   {
     if (o.warn_when) {
       m_warn.emplace(FilterExpression::parse(*o.warn_when, "--warn-when"), std::nullopt, true,
@@ -227,12 +226,21 @@ public:
       m_alert.emplace(FilterExpression::parse(*o.alert_when, "--alert-when"), std::nullopt, true,
                       std::chrono::duration<double>(0));
     }
+  }
+
+  // Feeds the model from `connection` (a new one after a reconnect). Before
+  // its connect().
+  void attach(Connection& connection)
+  {
     connection.on_message([this](const MessageView& m) {
       std::lock_guard lock(m_mutex);
       const auto now = Clock::now();
       if (m.topic == "$SYS/broker/uptime" && m_round_open) {
+        const auto before = m_model.rounds();
         m_model.end_round(now); // the next round began: the last one is complete
-        ++m_rounds_ended;
+        if (m_model.rounds() != before) {
+          ++m_rounds_ended;
+        }
       }
       m_model.update(m.topic, m.payload, now);
       m_round_open = true;
@@ -282,10 +290,14 @@ public:
         return Wake::round;
       }
       if (m_round_open && now - m_last_message >= round_quiet) {
+        const auto before = m_model.rounds();
         m_model.end_round(now);
         m_round_open = false;
-        m_rounds_reported = ++m_rounds_ended;
-        return Wake::round;
+        if (m_model.rounds() != before || before == 0) {
+          m_rounds_reported = ++m_rounds_ended;
+          return Wake::round;
+        }
+        continue; // a later burst of the same round: its values are in, nothing new to report
       }
       if (until && now >= *until) {
         return Wake::timeout;
@@ -339,6 +351,22 @@ public:
     return m_model.rounds() >= 2;
   }
 
+  // Connected again: the model goes on (a restart shows in its uptime).
+  void reconnected()
+  {
+    std::lock_guard lock(m_mutex);
+    m_lost.clear();
+    m_round_open = false;
+  }
+
+  // Sleeps until `until` or a signal; false on a signal.
+  bool sleep_until(Clock::time_point until)
+  {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait_until(lock, until, [&] { return m_signal != 0; });
+    return m_signal == 0;
+  }
+
   std::string lost_reason()
   {
     std::lock_guard lock(m_mutex);
@@ -387,7 +415,6 @@ public:
 
 private:
   const SysMonitorOptions& m_o;
-  Connection& m_connection;
   std::optional<AlertRule> m_warn;
   std::optional<AlertRule> m_alert;
   std::vector<Turn> m_new_turns;
@@ -508,8 +535,9 @@ int run_sys_monitor(SysMonitorOptions& o)
   resolve(o.connection, tool_name);
   validate(o);
   std::optional<MetricsServer> server;
-  Connection connection(o.connection, tool_name);
-  Monitor monitor(o, connection);
+  Monitor monitor(o);
+  auto connection = std::make_unique<Connection>(o.connection, tool_name);
+  monitor.attach(*connection);
   std::atomic<bool> connected{false};
   if (o.format == "live") {
     stop.on_forced_exit([] { LiveView::restore_terminal(); });
@@ -526,9 +554,9 @@ int run_sys_monitor(SysMonitorOptions& o)
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(o.timeout));
   try {
-    connection.connect();
+    connection->connect();
     connected.store(true);
-    auto granted = connection.subscribe({o.topic}, 0);
+    auto granted = connection->subscribe({o.topic}, 0);
     if (!granted.empty() && granted[0] >= 128) {
       throw Error(o.once ? nagios::unknown : exit_code::failure,
                   fmt::format("the broker refused the subscription to '{}' (code {}): access denied", o.topic,
@@ -545,7 +573,7 @@ int run_sys_monitor(SysMonitorOptions& o)
   }
   if (o.once) {
     try {
-      return run_once(o, connection, monitor, deadline);
+      return run_once(o, *connection, monitor, deadline);
     } catch (const Error& e) {
       if (e.code() == nagios::unknown) {
         std::string line = fmt::format("MQTT BROKER UNKNOWN - {}\n", e.what());
@@ -574,10 +602,50 @@ int run_sys_monitor(SysMonitorOptions& o)
       break;
     }
     if (wake == Monitor::Wake::lost) {
-      keys.reset();
-      view.reset();
-      throw Error(exit_code::failure,
-                  fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), monitor.lost_reason()));
+      // Watching goes on: reconnect, 1 s after the loss and then up to 30 s
+      // apart, the snapshot saying the broker is down meanwhile.
+      if (!view && !o.connection.quiet) {
+        fmt::print(stderr, "{}: lost the connection to {} ({}); reconnecting\n", tool_name,
+                   endpoint_text(o.connection), monitor.lost_reason());
+      }
+      if (server) {
+        server->set_metrics(monitor.prometheus());
+      }
+      auto pause = std::chrono::seconds(1);
+      bool back = false;
+      while (!back) {
+        if (view) {
+          monitor.with_model([&](const BrokerModel& model, bool up) {
+            view->draw(model, up, Clock::now());
+            return 0;
+          });
+        }
+        if (!monitor.sleep_until(Clock::now() + pause) || (view && view->quit_requested())) {
+          break;
+        }
+        pause = std::min(pause * 2, std::chrono::seconds(30));
+        try {
+          auto fresh = std::make_unique<Connection>(o.connection, tool_name);
+          monitor.attach(*fresh);
+          fresh->connect();
+          auto granted = fresh->subscribe({o.topic}, 0);
+          if (!granted.empty() && granted[0] >= 128) {
+            continue;
+          }
+          monitor.reconnected();
+          connection = std::move(fresh);
+          back = true;
+        } catch (const Error&) {
+          // still down: try again later
+        }
+      }
+      if (!back) {
+        break; // a signal or q while down
+      }
+      if (!view && !o.connection.quiet) {
+        fmt::print(stderr, "{}: connected to {} again\n", tool_name, endpoint_text(o.connection));
+      }
+      continue;
     }
     if (wake == Monitor::Wake::timeout) {
       keys.reset();
@@ -605,7 +673,7 @@ int run_sys_monitor(SysMonitorOptions& o)
                    turn.condition);
       }
       if (o.alert_topic) {
-        connection.publish(*o.alert_topic, alert, 0, false);
+        connection->publish(*o.alert_topic, alert, 0, false);
       }
     }
     if (server) {
@@ -634,7 +702,7 @@ int run_sys_monitor(SysMonitorOptions& o)
   }
   keys.reset();
   view.reset();
-  connection.disconnect();
+  connection->disconnect();
   return exit_code::ok; // q, a signal or a closed stdout: a normal end, as mqtk-sub
 }
 
