@@ -1,7 +1,8 @@
-# bash completion for mqtk-pub, mqtk-sub and mqtk-retain-clear  -*- shell-script -*-
+# bash completion for mqtk-pub, mqtk-sub, mqtk-retain-clear and mqtk-sys-monitor  -*- shell-script -*-
 #
 # Install: copy to /usr/share/bash-completion/completions/mqtk-pub,
-# .../mqtk-sub and .../mqtk-retain-clear (or source it from ~/.bashrc).
+# .../mqtk-sub, .../mqtk-retain-clear and .../mqtk-sys-monitor (or source it
+# from ~/.bashrc).
 
 _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     -k --keepalive -c --disable-clean-session -x --session-expiry-interval
@@ -29,6 +30,9 @@ _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
 
 _mqtk_retain_clear_opts='-t --topic -T --filter-out --where --max
     --dry-run --backup -y --yes -j --json --quiet-time --timeout --marker-topic'
+
+_mqtk_sys_monitor_opts='-t --topic --once --timeout -j --json --format
+    --output --listen --warn-when --alert-when --alert-topic'
 
 _mqtk()
 {
@@ -60,6 +64,24 @@ _mqtk()
                 return
             fi
         done
+    fi
+
+    # mqtk-sys-monitor: --format takes a word (mqtk-sub's -F a free format).
+    if [[ $tool == mqtk-sys-monitor ]]; then
+        case $prev in
+            --format)
+                COMPREPLY=($(compgen -W 'live text json prometheus' -- "$cur"))
+                return
+                ;;
+            --output)
+                compopt -o filenames 2>/dev/null
+                COMPREPLY=($(compgen -f -- "$cur"))
+                return
+                ;;
+            --listen | --warn-when)
+                return
+                ;;
+        esac
     fi
 
     case $prev in
@@ -124,9 +146,10 @@ _mqtk()
             mqtk-pub) opts+=" $_mqtk_pub_opts $_mqtk_rule_opts" ;;
             mqtk-sub) opts+=" $_mqtk_sub_opts $_mqtk_rule_opts" ;;
             mqtk-retain-clear) opts+=" $_mqtk_retain_clear_opts" ;;
+            mqtk-sys-monitor) opts+=" $_mqtk_sys_monitor_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     fi
 }
 
-complete -F _mqtk mqtk-pub mqtk-sub mqtk-retain-clear
+complete -F _mqtk mqtk-pub mqtk-sub mqtk-retain-clear mqtk-sys-monitor
