@@ -11,6 +11,7 @@ int main(int argc, char** argv)
                   .run = [&] { return mqtk::run_sys_monitor(options); },
                   .quiet = &options.connection.quiet,
                   .rest_option = {},
-                  .rest_arguments = nullptr},
+                  .rest_arguments = nullptr,
+                  .usage_exit_code = mqtk::sys_monitor_usage_exit_code},
                  argc, argv);
 }

@@ -81,7 +81,7 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
   } catch (const UsageError& e) {
     // As in mosquitto, --quiet hides runtime errors, not usage errors.
     fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", spec.name, e.what(), spec.name);
-    finish(e.code());
+    finish(spec.usage_exit_code ? spec.usage_exit_code(argc, argv) : e.code());
   } catch (const Error& e) {
     print_error(e.what());
     finish(e.code());

@@ -27,6 +27,9 @@ struct ToolSpec
   // ARGS..."): run_tool moves them into *rest_arguments before parsing.
   std::string_view rest_option;
   std::vector<std::string>* rest_arguments = nullptr;
+  // The exit code of a usage error, from the command line (mqtk-sys-monitor
+  // --once: 3, Nagios' UNKNOWN); unset: 1.
+  std::function<int(int argc, char** argv)> usage_exit_code = {};
 };
 
 // The one place where errors become a stderr line and an exit code:

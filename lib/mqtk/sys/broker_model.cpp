@@ -76,13 +76,21 @@ const std::vector<SysMetric>& sys_metrics()
   return metrics;
 }
 
-bool BrokerModel::stale(Clock::time_point now) const noexcept
+std::optional<BrokerModel::Clock::time_point> BrokerModel::stale_at() const noexcept
 {
   if (!m_uptime_at) {
-    return false;
+    return std::nullopt;
   }
-  const double limit = std::max(3.0, 2.5 * m_interval.value_or(10.0));
-  return std::chrono::duration<double>(now - *m_uptime_at).count() > limit;
+  // Until two uptimes have given the interval, a long one is assumed
+  // (mosquitto's sys_interval may be anything; 30 s gives 75 s).
+  const double limit = m_interval ? std::max(3.0, 2.5 * *m_interval) : 75.0;
+  return *m_uptime_at + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
+}
+
+bool BrokerModel::stale(Clock::time_point now) const noexcept
+{
+  const auto at = stale_at();
+  return at && now > *at;
 }
 
 std::optional<double> BrokerModel::seconds_since_update(Clock::time_point now) const noexcept

@@ -71,8 +71,11 @@ public:
   std::optional<double> uptime_seconds() const noexcept { return m_uptime; }
   // The learnt interval between updates (from two successive uptimes).
   std::optional<double> interval_seconds() const noexcept { return m_interval; }
-  // No uptime for 2.5 intervals (3 s at least) after the last one.
+  // No uptime for 2.5 intervals (3 s at least; 75 s while the interval is
+  // not known) after the last one.
   bool stale(Clock::time_point now) const noexcept;
+  // When stale() turns true unless an uptime arrives first.
+  std::optional<Clock::time_point> stale_at() const noexcept;
   // Seconds since the last uptime arrived, if one has.
   std::optional<double> seconds_since_update(Clock::time_point now) const noexcept;
   std::uint64_t restarts() const noexcept { return m_restarts; }

@@ -188,7 +188,7 @@ void LiveView::draw(const BrokerModel& m, bool connected, BrokerModel::Clock::ti
   }
   ++row;
   if (!m.loads().empty() && row < s.rows() - 2) {
-    s.put(row++, 0, "Broker load (1 / 5 / 15 min averages per second)", true, Screen::accent);
+    s.put(row++, 0, "Broker load (1 / 5 / 15 min averages, per minute)", true, Screen::accent);
     for (const auto& l : m.loads()) {
       if (row >= s.rows() - 2) {
         break;
@@ -205,7 +205,12 @@ void LiveView::draw(const BrokerModel& m, bool connected, BrokerModel::Clock::ti
           state_value == 1 ? Screen::good : Screen::bad);
   }
   if (!m.other().empty() && row < s.rows() - 2) {
-    s.put(row++, 0, fmt::format("Other $SYS topics ({})", m.other().size() + m.other_dropped()), true, Screen::accent);
+    s.put(row++, 0,
+          m.other_dropped() > 0
+            ? fmt::format("Other $SYS topics ({} kept; {} messages on more topics not kept)", m.other().size(),
+                          m.other_dropped())
+            : fmt::format("Other $SYS topics ({})", m.other().size()),
+          true, Screen::accent);
     for (const auto& [topic, text] : m.other()) {
       if (row >= s.rows() - 1) {
         break;

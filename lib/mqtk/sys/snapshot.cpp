@@ -163,8 +163,8 @@ std::string prometheus_text(const BrokerModel& m, bool connected, BrokerModel::C
   }
   if (!m.loads().empty()) {
     for (const auto& l : m.loads()) {
-      const std::string name = fmt::format("load_{}_per_second", l.name);
-      family(name, "gauge", "The broker's own moving average per second, by window");
+      const std::string name = fmt::format("load_{}_per_minute", l.name);
+      family(name, "gauge", "The broker's own moving average per minute, by window");
       for (const auto& [window, v] : {std::pair{"1m", l.m1}, std::pair{"5m", l.m5}, std::pair{"15m", l.m15}}) {
         if (v) {
           fmt::format_to(std::back_inserter(out), "mqtt_broker_{}{{window=\"{}\"}} {}\n", name, window, sample(*v));

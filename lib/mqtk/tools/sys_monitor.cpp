@@ -73,8 +73,21 @@ void add_sys_monitor_options(CLI::App& app, SysMonitorOptions& o)
                 "Without --once: also publish each warning and alert (once per false-to-true turn) to this topic");
 }
 
+int sys_monitor_usage_exit_code(int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--once") {
+      return nagios::unknown;
+    }
+  }
+  return exit_code::failure;
+}
+
 void validate(SysMonitorOptions& o)
 {
+  if (o.topic == "$SYS/#" && o.connection.url_topic) {
+    o.topic = *o.connection.url_topic;
+  }
   validate_topic_filter(o.topic, "-t");
   if (o.topic.front() != '$') {
     throw UsageError(fmt::format("-t: '{}' is not a $SYS filter; $SYS trees begin with '$'", o.topic));
@@ -107,6 +120,9 @@ void validate(SysMonitorOptions& o)
     }
   }
   if (!o.listen.empty()) {
+    if (o.once) {
+      throw UsageError("--listen serves metrics while watching: it cannot be used with --once");
+    }
     (void)parse_listen_address(o.listen); // throws UsageError
   }
 }
@@ -160,11 +176,11 @@ std::string text_line(const nlohmann::ordered_json& j)
     }
     return "-";
   };
-  return fmt::format("{} up={} uptime={}s clients={} subscriptions={} retained={} msgs_in/s={} msgs_out/s={} "
+  return fmt::format("{} up={} uptime={} clients={} subscriptions={} retained={} publish_in/s={} publish_out/s={} "
                      "dropped/s={}{}\n",
                      b.contains("version") ? b["version"].get<std::string>() : std::string("broker"),
                      b["up"].get<bool>() ? "yes" : "no",
-                     b.contains("uptime_seconds") ? b["uptime_seconds"].dump() : std::string("-"),
+                     b.contains("uptime_seconds") ? b["uptime_seconds"].dump() + "s" : std::string("-"),
                      get("clients", "connected"), get("subscriptions", "count"), get("retained", "messages"),
                      rate_text(j, "publish_received_per_s"), rate_text(j, "publish_sent_per_s"),
                      rate_text(j, "publish_dropped_per_s"), b["stale"].get<bool>() ? " STALE" : "");
@@ -269,7 +285,7 @@ public:
     m_changed.notify_all();
   }
 
-  enum class Wake { round, timeout, stopped, lost, tick };
+  enum class Wake { round, stale, timeout, stopped, lost, tick };
 
   // Waits until a round ends (a burst followed by quiet), `until`, a signal,
   // a lost connection or `tick` has passed.
@@ -302,6 +318,13 @@ public:
       if (until && now >= *until) {
         return Wake::timeout;
       }
+      // Updates stopped: once per episode, the outputs are told (a frozen
+      // broker must not keep showing "up").
+      const auto stale_at = m_model.stale_at();
+      if (stale_at && now > *stale_at && m_stale_reported != *stale_at) {
+        m_stale_reported = *stale_at;
+        return Wake::stale;
+      }
       if (m_poked) {
         m_poked = false;
         return Wake::tick;
@@ -311,6 +334,9 @@ public:
       }
       auto wake = m_round_open ? m_last_message + round_quiet : tick_at;
       wake = std::min(wake, tick_at);
+      if (stale_at && m_stale_reported != *stale_at) {
+        wake = std::min(wake, *stale_at + std::chrono::milliseconds(1));
+      }
       if (until) {
         wake = std::min(wake, *until);
       }
@@ -345,10 +371,21 @@ public:
     return m_model.any();
   }
 
+  // Rates are known: some counter has one, or three rounds came (mosquitto
+  // retains $SYS values for 60 s only, so on a quiet broker the counters
+  // may first appear in the second round, and their rates in the third).
   bool has_rates()
   {
     std::lock_guard lock(m_mutex);
-    return m_model.rounds() >= 2;
+    if (m_model.rounds() >= 3) {
+      return true;
+    }
+    for (std::size_t i = 0; i < sys_metrics().size(); ++i) {
+      if (m_model.rate(i)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // Connected again: the model goes on (a restart shows in its uptime).
@@ -429,6 +466,7 @@ private:
   std::string m_lost;
   int m_signal = 0;
   bool m_poked = false;
+  std::optional<Clock::time_point> m_stale_reported;
 };
 
 // Live view: pokes the monitor whenever a key is waiting on stdin, so keys
@@ -553,10 +591,11 @@ int run_sys_monitor(SysMonitorOptions& o)
   });
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(o.timeout));
+  const Connection::Deadline first_deadline = o.once ? Connection::Deadline(deadline) : std::nullopt;
   try {
-    connection->connect();
+    connection->connect(first_deadline);
     connected.store(true);
-    auto granted = connection->subscribe({o.topic}, 0);
+    auto granted = connection->subscribe({o.topic}, 0, first_deadline);
     if (!granted.empty() && granted[0] >= 128) {
       throw Error(o.once ? nagios::unknown : exit_code::failure,
                   fmt::format("the broker refused the subscription to '{}' (code {}): access denied", o.topic,
@@ -567,7 +606,12 @@ int run_sys_monitor(SysMonitorOptions& o)
     }
   } catch (const Error& e) {
     if (o.once) {
-      throw Error(nagios::unknown, e.what());
+      const std::string what = e.code() == exit_code::timeout
+                                 ? fmt::format("timed out after {} s (--timeout) {}", o.timeout, e.what())
+                                 : std::string(e.what());
+      const std::string line = fmt::format("MQTT BROKER UNKNOWN - {}\n", what);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      throw Error(nagios::unknown, what);
     }
     throw;
   }
@@ -658,7 +702,7 @@ int run_sys_monitor(SysMonitorOptions& o)
         return 0;
       });
     }
-    if (wake != Monitor::Wake::round) {
+    if (wake != Monitor::Wake::round && wake != Monitor::Wake::stale) {
       continue;
     }
     any_seen = any_seen || monitor.any();

@@ -33,6 +33,10 @@ void add_sys_monitor_options(CLI::App& app, SysMonitorOptions& options);
 // Checks the parsed options before anything connects. Throws UsageError.
 void validate(SysMonitorOptions& options);
 
+// Usage errors exit 3 (Nagios' UNKNOWN) when --once is on the command
+// line, else 1: a monitoring system reads 1 as WARNING.
+int sys_monitor_usage_exit_code(int argc, char** argv);
+
 // Watches the broker's $SYS tree and shows it as asked. With --once,
 // returns the Nagios plugin status (0 OK, 1 WARNING, 2 CRITICAL, 3
 // UNKNOWN, which connection failures also become). Throws Error.

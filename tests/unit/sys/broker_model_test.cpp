@@ -100,6 +100,11 @@ TEST_CASE("broker model: stale when the heartbeat stops")
   CHECK_FALSE(m.stale(t0 + 6s));
   CHECK(m.stale(t0 + 8s)); // 2.5 intervals of 2 s, at least 3 s
   CHECK(*m.seconds_since_update(t0 + 8s) == doctest::Approx(6.0));
+  // One uptime only: the interval is not known, a long one is assumed.
+  BrokerModel one;
+  round(one, t0, 10, 1, 1);
+  CHECK_FALSE(one.stale(t0 + 30s));
+  CHECK(one.stale(t0 + 76s));
 }
 
 TEST_CASE("broker model: other trees are kept, bounded, never invented into known values")

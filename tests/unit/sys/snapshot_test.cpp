@@ -73,7 +73,7 @@ TEST_CASE("snapshot: Prometheus text")
   CHECK(text.find("mqtt_broker_heap_current_bytes 40616\n") != std::string::npos);
   CHECK(text.find("mqtt_broker_uptime_seconds 110\n") != std::string::npos);
   CHECK(text.find("mqtt_broker_last_update_timestamp_seconds 1799999999.000\n") != std::string::npos);
-  CHECK(text.find("mqtt_broker_load_publish_sent_per_second{window=\"1m\"} 56.06\n") != std::string::npos);
+  CHECK(text.find("mqtt_broker_load_publish_sent_per_minute{window=\"1m\"} 56.06\n") != std::string::npos);
   CHECK(text.find("mqtt_broker_bridge_connected{bridge=\"b1\"} 0\n") != std::string::npos);
   CHECK(text.find("other") == std::string::npos); // unknown topics are not invented into metrics
   CHECK(mqtk::prometheus_text(m, true, t0 + 60s, wall).find("mqtt_broker_up 0\n") != std::string::npos);
