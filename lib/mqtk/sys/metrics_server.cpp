@@ -53,6 +53,13 @@ MetricsServer::MetricsServer(const std::string& listen)
     std::lock_guard lock(impl.mutex);
     response.set_content(impl.metrics, "text/plain; version=0.0.4; charset=utf-8");
   });
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
+  // process bind the same port and take half the scrapes: address reuse
+  // only (a restart need not wait for TIME_WAIT).
+  impl.server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof yes);
+  });
   if (!impl.server.bind_to_port(a.host, a.port)) {
     throw Error(exit_code::failure,
                 fmt::format("--listen: cannot listen on {}:{} (in use, or not an address of this machine)", a.host,
