@@ -53,8 +53,8 @@ void add_sys_monitor_options(CLI::App& app, SysMonitorOptions& o)
   auto* g = app.add_option_group("Monitoring");
   g->add_option("-t,--topic", o.topic, "$SYS filter to watch (default: $SYS/#)");
   g->add_flag("--once", o.once,
-              "Print one snapshot once a full round (and its rates) has arrived, then exit with a Nagios status");
-  g->add_option("--timeout", o.timeout, "Seconds to wait for the first full $SYS round (default: 30)")
+              "Print one snapshot once rates are known (two or three rounds), then exit with a Nagios status");
+  g->add_option("--timeout", o.timeout, "Seconds to wait for the first $SYS (with --once: for the snapshot; default: 30)")
     ->check(CLI::Range(0.001, 31536000.0));
   auto* out = app.add_option_group("Output");
   out->add_flag("-j,--json", o.json, "Print snapshots as JSON Lines (same as --format json)");
@@ -397,10 +397,12 @@ public:
   }
 
   // Sleeps until `until` or a signal; false on a signal.
+  // Sleeps until `until`, a signal or a key (poke()); false on a signal.
   bool sleep_until(Clock::time_point until)
   {
     std::unique_lock lock(m_mutex);
-    m_changed.wait_until(lock, until, [&] { return m_signal != 0; });
+    m_changed.wait_until(lock, until, [&] { return m_signal != 0 || m_poked; });
+    m_poked = false;
     return m_signal == 0;
   }
 
@@ -633,6 +635,47 @@ int run_sys_monitor(SysMonitorOptions& o)
     view.emplace(o.connection, stop.fd());
     keys.emplace(monitor, stop.fd());
   }
+  // A snapshot to every output, and the checks: after each round, when
+  // updates stop, and when the connection is lost. False once stdout is
+  // closed.
+  auto report = [&]() -> bool {
+    auto j = monitor.snapshot();
+    std::string which;
+    monitor.check(j, which);
+    for (const auto& turn : monitor.new_turns()) {
+      const std::string alert = fmt::format(R"({{"level":"{}","when":{},"broker":{}}})", turn.level,
+                                            nlohmann::json(turn.condition).dump(),
+                                            nlohmann::json(endpoint_text(o.connection)).dump());
+      if (!view && !o.connection.quiet) {
+        fmt::print(stderr, "{}: {}: {} holds\n", tool_name, turn.level == "critical" ? "ALERT" : "WARNING",
+                   turn.condition);
+      }
+      if (o.alert_topic && connection->is_connected()) {
+        connection->publish(*o.alert_topic, alert, 0, false);
+      }
+    }
+    if (server) {
+      server->set_metrics(monitor.prometheus());
+    }
+    if (view) {
+      return true;
+    }
+    std::string out;
+    if (o.format == "json") {
+      out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    } else if (o.format == "prometheus") {
+      out = monitor.prometheus();
+    } else {
+      out = text_line(j);
+    }
+    if (!o.output.empty()) {
+      replace_file(o.output, out);
+      return true;
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    return std::ferror(stdout) == 0;
+  };
   bool any_seen = false;
   while (true) {
     // Live: a redraw a second shows staleness and follows resizes; else
@@ -652,8 +695,8 @@ int run_sys_monitor(SysMonitorOptions& o)
         fmt::print(stderr, "{}: lost the connection to {} ({}); reconnecting\n", tool_name,
                    endpoint_text(o.connection), monitor.lost_reason());
       }
-      if (server) {
-        server->set_metrics(monitor.prometheus());
+      if (!report()) {
+        break;
       }
       auto pause = std::chrono::seconds(1);
       bool back = false;
@@ -664,7 +707,15 @@ int run_sys_monitor(SysMonitorOptions& o)
             return 0;
           });
         }
-        if (!monitor.sleep_until(Clock::now() + pause) || (view && view->quit_requested())) {
+        const auto retry_at = Clock::now() + pause;
+        bool quit = false;
+        while (Clock::now() < retry_at && !quit) {
+          if (!monitor.sleep_until(retry_at)) {
+            quit = true;
+          }
+          quit = quit || (view && view->quit_requested());
+        }
+        if (quit) {
           break;
         }
         pause = std::min(pause * 2, std::chrono::seconds(30));
@@ -706,42 +757,8 @@ int run_sys_monitor(SysMonitorOptions& o)
       continue;
     }
     any_seen = any_seen || monitor.any();
-    auto j = monitor.snapshot();
-    std::string which;
-    monitor.check(j, which);
-    for (const auto& turn : monitor.new_turns()) {
-      const std::string alert = fmt::format(R"({{"level":"{}","when":{},"broker":{}}})", turn.level,
-                                            nlohmann::json(turn.condition).dump(), nlohmann::json(endpoint_text(o.connection)).dump());
-      if (!view && !o.connection.quiet) {
-        fmt::print(stderr, "{}: {}: {} holds\n", tool_name, turn.level == "critical" ? "ALERT" : "WARNING",
-                   turn.condition);
-      }
-      if (o.alert_topic) {
-        connection->publish(*o.alert_topic, alert, 0, false);
-      }
-    }
-    if (server) {
-      server->set_metrics(monitor.prometheus());
-    }
-    if (view) {
-      continue;
-    }
-    std::string out;
-    if (o.format == "json") {
-      out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    } else if (o.format == "prometheus") {
-      out = monitor.prometheus();
-    } else {
-      out = text_line(j);
-    }
-    if (!o.output.empty()) {
-      replace_file(o.output, out);
-    } else {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      std::fflush(stdout);
-      if (std::ferror(stdout) != 0) {
-        break; // the reader went away (| head)
-      }
+    if (!report()) {
+      break; // the reader went away (| head)
     }
   }
   keys.reset();
