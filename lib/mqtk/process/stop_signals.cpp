@@ -44,6 +44,12 @@ void StopSignals::start(std::function<void(int)> on_stop)
       char byte = 1;
       [[maybe_unused]] auto n = ::write(m_pipe[1], &byte, 1);
     }
+    if (m_disarmed.load(std::memory_order_acquire)) {
+      if (forced_exit) {
+        forced_exit();
+      }
+      ::_exit(128 + signal_number);
+    }
     on_stop(signal_number);
     // A second signal while stopping (a hung broker): leave at once, with
     // the shell's usual code for death by that signal.

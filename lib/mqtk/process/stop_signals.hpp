@@ -25,6 +25,10 @@ public:
   // the process: the place to restore a terminal. Set before start().
   void on_forced_exit(std::function<void()> hook) { m_forced_exit = std::move(hook); }
 
+  // From now on a signal ends the process at once (128 + its number)
+  // without calling on_stop: for a tool tearing down what on_stop uses.
+  void disarm() noexcept { m_disarmed.store(true, std::memory_order_release); }
+
   // A descriptor that becomes readable once a stop signal arrived, for
   // poll() next to other descriptors.
   int fd() const noexcept { return m_pipe[0]; }
@@ -36,6 +40,7 @@ private:
   int m_pipe[2] = {-1, -1};
   std::atomic<bool> m_stopped{false};
   std::function<void()> m_forced_exit;
+  std::atomic<bool> m_disarmed{false};
 };
 
 } // namespace mqtk

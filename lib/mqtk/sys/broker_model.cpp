@@ -150,8 +150,12 @@ void BrokerModel::update(std::string_view topic, std::string_view payload, Clock
       const auto last = rest.rfind('/');
       const auto v = leading_number(payload);
       if (last != std::string_view::npos && v) {
+        // A metric name: anything but [A-Za-z0-9_] becomes '_'.
         std::string name(rest.substr(0, last));
-        std::replace(name.begin(), name.end(), '/', '_');
+        for (char& c : name) {
+          const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+          c = keep ? c : '_';
+        }
         const std::string_view window = rest.substr(last + 1);
         auto it = std::find_if(m_loads.begin(), m_loads.end(), [&](const Load& l) { return l.name == name; });
         if (it == m_loads.end() && m_loads.size() < max_other) {

@@ -219,6 +219,10 @@ void LiveView::draw(const BrokerModel& m, bool connected, BrokerModel::Clock::ti
     }
   }
   s.put(s.rows() - 1, 0, "q quit");
+  if (!m_check.empty()) {
+    s.put(s.rows() - 1, 8, fmt::format("{} holds", m_check), true,
+          m_check.rfind("--alert-when", 0) == 0 ? Screen::bad : Screen::warning);
+  }
   s.show();
 }
 

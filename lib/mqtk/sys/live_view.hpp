@@ -22,6 +22,10 @@ public:
   // Redraws (called at most a few times a second, and after each round).
   void draw(const BrokerModel& model, bool connected, BrokerModel::Clock::time_point now);
 
+  // The check that holds now ("--alert-when EXPR"), or "": shown on the
+  // last line, in red.
+  void set_check(std::string text) { m_check = std::move(text); }
+
   // True once `q` (or Q, or Escape) was pressed.
   bool quit_requested() noexcept;
 
@@ -34,6 +38,7 @@ private:
   std::deque<double> m_history; // PUBLISH messages received per second, one per round
   std::uint64_t m_rounds_seen = 0;
   bool m_quit = false;
+  std::string m_check;
 };
 
 // A sparkline of `values` scaled to their maximum, `width` cells wide (the

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <mutex>
+#include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
@@ -66,6 +67,11 @@ MetricsServer::MetricsServer(const std::string& listen)
                             a.port));
   }
   impl.thread = std::thread([&impl] { impl.server.listen_after_bind(); });
+  // stop() does nothing until the server runs: wait for it, so that a
+  // destruction right after construction cannot leave the thread listening.
+  for (int i = 0; i < 5000 && !impl.server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 MetricsServer::~MetricsServer()

@@ -393,7 +393,15 @@ public:
   {
     std::lock_guard lock(m_mutex);
     m_lost.clear();
-    m_round_open = false;
+  }
+
+  // A reconnect attempt failed: still down.
+  void lost_again()
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_lost.empty()) {
+      m_lost = "connection lost";
+    }
   }
 
   // Sleeps until `until` or a signal; false on a signal.
@@ -569,16 +577,53 @@ int run_once(SysMonitorOptions& o, Connection& connection, Monitor& monitor, con
 
 } // namespace
 
+namespace {
+
+// Set once a --once failure has printed its UNKNOWN line.
+bool unknown_line_printed = false;
+
+void print_unknown_line(std::string_view what)
+{
+  const std::string line = fmt::format("MQTT BROKER UNKNOWN - {}\n", what);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  unknown_line_printed = true;
+}
+
+int monitor_broker(SysMonitorOptions& o, StopSignals& stop);
+
+} // namespace
+
 int run_sys_monitor(SysMonitorOptions& o)
 {
   StopSignals stop;
   resolve(o.connection, tool_name);
   validate(o);
+  if (!o.once) {
+    return monitor_broker(o, stop);
+  }
+  // Every --once failure is Nagios' UNKNOWN, with its line on stdout.
+  try {
+    return monitor_broker(o, stop);
+  } catch (const Error& e) {
+    if (!unknown_line_printed) {
+      print_unknown_line(e.what());
+    }
+    throw Error(nagios::unknown, e.what());
+  }
+}
+
+namespace {
+
+int monitor_broker(SysMonitorOptions& o, StopSignals& stop)
+{
   std::optional<MetricsServer> server;
   Monitor monitor(o);
   auto connection = std::make_unique<Connection>(o.connection, tool_name);
   monitor.attach(*connection);
   std::atomic<bool> connected{false};
+  // The connection a signal cancels (replaced on each reconnect).
+  std::mutex current_mutex;
+  Connection* current = connection.get();
   if (o.format == "live") {
     stop.on_forced_exit([] { LiveView::restore_terminal(); });
   }
@@ -590,7 +635,18 @@ int run_sys_monitor(SysMonitorOptions& o)
       ::_exit(128 + signal_number);
     }
     monitor.stop(signal_number);
+    std::lock_guard lock(current_mutex);
+    if (current != nullptr) {
+      current->cancel(); // a connect or subscribe under way ends now
+    }
   });
+  // Declared last, destroyed first: a signal during the teardown no longer
+  // reaches what the lambda above uses.
+  struct Disarm
+  {
+    StopSignals& stop;
+    ~Disarm() { stop.disarm(); }
+  } disarm{stop};
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(o.timeout));
   const Connection::Deadline first_deadline = o.once ? Connection::Deadline(deadline) : std::nullopt;
@@ -607,26 +663,13 @@ int run_sys_monitor(SysMonitorOptions& o)
       server.emplace(o.listen);
     }
   } catch (const Error& e) {
-    if (o.once) {
-      const std::string what = e.code() == exit_code::timeout
-                                 ? fmt::format("timed out after {} s (--timeout) {}", o.timeout, e.what())
-                                 : std::string(e.what());
-      const std::string line = fmt::format("MQTT BROKER UNKNOWN - {}\n", what);
-      std::fwrite(line.data(), 1, line.size(), stdout);
-      throw Error(nagios::unknown, what);
+    if (o.once && e.code() == exit_code::timeout) {
+      throw Error(nagios::unknown, fmt::format("timed out after {} s (--timeout) {}", o.timeout, e.what()));
     }
     throw;
   }
   if (o.once) {
-    try {
-      return run_once(o, *connection, monitor, deadline);
-    } catch (const Error& e) {
-      if (e.code() == nagios::unknown) {
-        std::string line = fmt::format("MQTT BROKER UNKNOWN - {}\n", e.what());
-        std::fwrite(line.data(), 1, line.size(), stdout);
-      }
-      throw Error(nagios::unknown, e.what());
-    }
+    return run_once(o, *connection, monitor, deadline);
   }
 
   std::optional<LiveView> view;
@@ -658,6 +701,7 @@ int run_sys_monitor(SysMonitorOptions& o)
       server->set_metrics(monitor.prometheus());
     }
     if (view) {
+      view->set_check(which); // drawn until the condition no longer holds
       return true;
     }
     std::string out;
@@ -721,14 +765,30 @@ int run_sys_monitor(SysMonitorOptions& o)
         pause = std::min(pause * 2, std::chrono::seconds(30));
         try {
           auto fresh = std::make_unique<Connection>(o.connection, tool_name);
-          monitor.attach(*fresh);
-          fresh->connect();
-          auto granted = fresh->subscribe({o.topic}, 0);
-          if (!granted.empty() && granted[0] >= 128) {
-            continue;
+          {
+            std::lock_guard lock(current_mutex);
+            current = fresh.get();
           }
+          // Cleared before connecting: a loss of the fresh connection after
+          // this is its own and is seen.
           monitor.reconnected();
+          monitor.attach(*fresh);
+          try {
+            fresh->connect();
+            auto granted = fresh->subscribe({o.topic}, 0);
+            if (!granted.empty() && granted[0] >= 128) {
+              fresh->disconnect();
+              throw Error(exit_code::failure, "subscription refused");
+            }
+          } catch (const Error&) {
+            std::lock_guard lock(current_mutex);
+            current = connection.get();
+            monitor.lost_again();
+            throw;
+          }
+          std::lock_guard lock(current_mutex);
           connection = std::move(fresh);
+          current = connection.get();
           back = true;
         } catch (const Error&) {
           // still down: try again later
@@ -766,5 +826,7 @@ int run_sys_monitor(SysMonitorOptions& o)
   connection->disconnect();
   return exit_code::ok; // q, a signal or a closed stdout: a normal end, as mqtk-sub
 }
+
+} // namespace
 
 } // namespace mqtk
