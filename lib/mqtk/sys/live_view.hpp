@@ -31,6 +31,7 @@ public:
 
   // For exit paths that cannot unwind (a second signal).
   static void restore_terminal() noexcept { Screen::restore(); }
+  static void restore_terminal_from_other_thread() noexcept { Screen::restore_from_other_thread(); }
 
 private:
   Screen m_screen;

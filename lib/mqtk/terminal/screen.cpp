@@ -10,6 +10,8 @@
 
 #include <curses.h>
 #include <langinfo.h>
+#include <termios.h>
+#include <unistd.h>
 
 namespace mqtk {
 
@@ -17,12 +19,15 @@ namespace {
 
 std::atomic<bool> active{false};
 SCREEN* the_screen = nullptr;
+termios saved_modes{};
+bool have_saved_modes = false;
 
 } // namespace
 
 Screen::Screen()
 {
   std::setlocale(LC_ALL, "");
+  have_saved_modes = ::tcgetattr(1, &saved_modes) == 0;
   const char* codeset = nl_langinfo(CODESET);
   m_unicode = codeset != nullptr && std::strcmp(codeset, "UTF-8") == 0;
   the_screen = newterm(nullptr, stdout, stdin);
@@ -57,6 +62,18 @@ void Screen::restore() noexcept
   if (active.exchange(false)) {
     endwin();
     std::fflush(stdout);
+  }
+}
+
+void Screen::restore_from_other_thread() noexcept
+{
+  if (active.exchange(false)) {
+    if (have_saved_modes) {
+      ::tcsetattr(1, TCSANOW, &saved_modes);
+    }
+    // Normal screen, cursor shown, attributes off.
+    static constexpr char reset[] = "\033[?1049l\033[?25h\033[0m\r\n";
+    [[maybe_unused]] auto n = ::write(1, reset, sizeof reset - 1);
   }
 }
 

@@ -21,6 +21,12 @@ public:
   // from another thread at exit.
   static void restore() noexcept;
 
+  // For an exit path on another thread while the main one may be drawing
+  // (a second signal): puts back the terminal modes saved at construction
+  // and leaves the alternate screen with plain escape codes, without
+  // calling ncurses, which is not thread-safe.
+  static void restore_from_other_thread() noexcept;
+
   int rows() const noexcept;
   int cols() const noexcept;
   bool colors() const noexcept { return m_colors; }

@@ -625,12 +625,12 @@ int monitor_broker(SysMonitorOptions& o, StopSignals& stop)
   std::mutex current_mutex;
   Connection* current = connection.get();
   if (o.format == "live") {
-    stop.on_forced_exit([] { LiveView::restore_terminal(); });
+    stop.on_forced_exit([] { LiveView::restore_terminal_from_other_thread(); });
   }
   stop.start([&](int signal_number) {
     if (!connected.load()) {
       if (o.format == "live") {
-        LiveView::restore_terminal();
+        LiveView::restore_terminal_from_other_thread();
       }
       ::_exit(128 + signal_number);
     }
