@@ -87,8 +87,9 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
   // lookup() calls it undefined; it is published as written.
   const FieldValue payload = m_line.lookup(m_payload_path);
   const FieldValue base64 = m_line.lookup(m_base64_path);
-  const bool has_payload = m_line.exists(m_payload_path);
-  const bool has_base64 = m_line.exists(m_base64_path);
+  // exists() scans again: only asked when lookup() found nothing.
+  const bool has_payload = payload.kind != Kind::undefined || m_line.exists(m_payload_path);
+  const bool has_base64 = base64.kind != Kind::undefined || m_line.exists(m_base64_path);
   if (has_payload && has_base64) {
     return bad("both \"payload\" and \"payload_base64\"; give one");
   }
@@ -122,7 +123,7 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
     return text;
   };
   const FieldValue qos = m_line.lookup(m_qos_path);
-  if (!m_line.exists(m_qos_path)) {
+  if (qos.kind == Kind::undefined && !m_line.exists(m_qos_path)) {
     out.qos = m_default_qos;
   } else if (qos.kind == Kind::number && (qos.number == 0 || qos.number == 1 || qos.number == 2)) {
     out.qos = static_cast<int>(qos.number);
@@ -131,7 +132,7 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
   }
 
   const FieldValue retain = m_line.lookup(m_retain_path);
-  if (!m_line.exists(m_retain_path)) {
+  if (retain.kind == Kind::undefined && !m_line.exists(m_retain_path)) {
     out.retain = m_default_retain;
   } else if (retain.kind == Kind::boolean) {
     out.retain = retain.boolean;

@@ -2,6 +2,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
+
+#include <fmt/format.h>
 
 namespace mqtk {
 
@@ -47,5 +50,12 @@ public:
   {
   }
 };
+
+// A connection's deadline error ("while connecting to HOST:PORT"), told as
+// the flag that set the deadline: "timed out after 2 s (-W) while ...".
+inline Error timed_out(const Error& e, double seconds, std::string_view flag, int code = exit_code::timeout)
+{
+  return Error(code, fmt::format("timed out after {} s ({}) {}", seconds, flag, e.what()));
+}
 
 } // namespace mqtk

@@ -76,6 +76,17 @@ const std::vector<SysMetric>& sys_metrics()
   return metrics;
 }
 
+std::optional<std::size_t> find_sys_metric(std::string_view topic) noexcept
+{
+  const auto& metrics = sys_metrics();
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    if (metrics[i].topic == topic) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<BrokerModel::Clock::time_point> BrokerModel::stale_at() const noexcept
 {
   if (!m_uptime_at) {
@@ -134,15 +145,12 @@ void BrokerModel::update(std::string_view topic, std::string_view payload, Clock
         return;
       }
     }
-    const auto& metrics = sys_metrics();
-    for (std::size_t i = 0; i < metrics.size(); ++i) {
-      if (metrics[i].topic == key) {
-        if (auto v = leading_number(payload)) {
-          m_values[i] = Value{true, *v};
-          return;
-        }
-        break; // not a number: kept below as it is
+    if (const auto i = find_sys_metric(key)) {
+      if (auto v = leading_number(payload)) {
+        m_values[*i] = Value{true, *v};
+        return;
       }
+      // not a number: kept below as it is
     }
     // load/<what>/<dir>/<window>, e.g. load/messages/received/1min or load/sockets/5min.
     if (key.substr(0, 5) == "load/") {

@@ -31,6 +31,9 @@ struct SysMetric
 // order snapshots show them.
 const std::vector<SysMetric>& sys_metrics();
 
+// The index in sys_metrics() of the value under $SYS/broker/`topic`.
+std::optional<std::size_t> find_sys_metric(std::string_view topic) noexcept;
+
 // A broker's health as its $SYS tree tells it, fed one message at a time.
 // mosquitto publishes $SYS retained every sys_interval seconds, and only the
 // values that changed; "uptime" changes every time, so it is the heartbeat:

@@ -9,26 +9,29 @@ namespace mqtk {
 
 namespace {
 
-std::string num(const BrokerModel& m, std::string_view topic)
+std::optional<double> value_of(const BrokerModel& m, std::string_view topic)
 {
-  const auto& metrics = sys_metrics();
-  for (std::size_t i = 0; i < metrics.size(); ++i) {
-    if (metrics[i].topic == topic) {
-      return m.value(i).present ? fmt::format("{}", m.value(i).value) : std::string("-");
-    }
-  }
-  return "-";
+  const auto i = find_sys_metric(topic);
+  return i && m.value(*i).present ? std::optional(m.value(*i).value) : std::nullopt;
 }
 
 std::optional<double> rate_of(const BrokerModel& m, std::string_view topic)
 {
-  const auto& metrics = sys_metrics();
-  for (std::size_t i = 0; i < metrics.size(); ++i) {
-    if (metrics[i].topic == topic) {
-      return m.rate(i);
-    }
-  }
-  return std::nullopt;
+  const auto i = find_sys_metric(topic);
+  return i ? m.rate(*i) : std::nullopt;
+}
+
+// A value as the view shows it: the number, or "-" when not published.
+std::string num(const BrokerModel& m, std::string_view topic)
+{
+  const auto v = value_of(m, topic);
+  return v ? fmt::format("{}", *v) : std::string("-");
+}
+
+std::string bytes_of(const BrokerModel& m, std::string_view topic)
+{
+  const auto v = value_of(m, topic);
+  return v ? human_bytes(*v) : std::string("-");
 }
 
 std::string rate_text(std::optional<double> r)
@@ -151,17 +154,14 @@ void LiveView::draw(const BrokerModel& m, bool connected, BrokerModel::Clock::ti
   s.put(row++, 15, fmt::format("{} (shared {})   retained messages {}   stored {} ({})",
                                num(m, "subscriptions/count"), num(m, "shared_subscriptions/count"),
                                num(m, "retained messages/count"), num(m, "store/messages/count"),
-                               num(m, "store/messages/bytes") == "-" ? std::string("-")
-                                                                     : human_bytes(std::stod(num(m, "store/messages/bytes")))));
+                               bytes_of(m, "store/messages/bytes")));
   s.put(row, 0, "PUBLISH/s", true, Screen::accent);
   const auto dropped = rate_of(m, "publish/messages/dropped");
-  s.put(row, 15, fmt::format("in {}   out {}   dropped ", rate_text(rate_of(m, "publish/messages/received")),
-                             rate_text(rate_of(m, "publish/messages/sent"))));
-  s.put(row++, 15 + static_cast<int>(fmt::format("in {}   out {}   dropped ",
-                                                 rate_text(rate_of(m, "publish/messages/received")),
-                                                 rate_text(rate_of(m, "publish/messages/sent")))
-                                       .size()),
-        rate_text(dropped), dropped && *dropped > 0, dropped && *dropped > 0 ? Screen::bad : 0);
+  const std::string publish = fmt::format("in {}   out {}   dropped ", rate_text(rate_of(m, "publish/messages/received")),
+                                          rate_text(rate_of(m, "publish/messages/sent")));
+  s.put(row, 15, publish);
+  s.put(row++, 15 + static_cast<int>(publish.size()), rate_text(dropped), dropped && *dropped > 0,
+        dropped && *dropped > 0 ? Screen::bad : 0);
   s.put(row, 0, "Packets/s", true, Screen::accent);
   s.put(row++, 15, fmt::format("in {}   out {}", rate_text(rate_of(m, "messages/received")),
                                rate_text(rate_of(m, "messages/sent"))));
@@ -169,10 +169,9 @@ void LiveView::draw(const BrokerModel& m, bool connected, BrokerModel::Clock::ti
   const auto bout = rate_of(m, "bytes/sent");
   s.put(row, 0, "Bytes/s", true, Screen::accent);
   s.put(row++, 15, fmt::format("in {}   out {}", bin ? human_bytes(*bin) : "-", bout ? human_bytes(*bout) : "-"));
-  if (num(m, "heap/current") != "-") {
+  if (value_of(m, "heap/current")) {
     s.put(row, 0, "Heap", true, Screen::accent);
-    s.put(row++, 15, fmt::format("{} (maximum {})", human_bytes(std::stod(num(m, "heap/current"))),
-                                 num(m, "heap/maximum") == "-" ? "-" : human_bytes(std::stod(num(m, "heap/maximum")))));
+    s.put(row++, 15, fmt::format("{} (maximum {})", bytes_of(m, "heap/current"), bytes_of(m, "heap/maximum")));
   }
   ++row;
   const int spark_width = std::max(10, cols - 16);

@@ -107,12 +107,6 @@ void validate(RetainClearOptions& o)
 
 namespace {
 
-// The "timed out ..." text of --timeout.
-Error timed_out(const Error& e, double timeout)
-{
-  return Error(exit_code::timeout, fmt::format("timed out after {} s (--timeout) {}", timeout, e.what()));
-}
-
 // Runs f(), giving a timeout the --timeout text.
 template <typename F>
 auto with_timeout_text(double timeout, F f)
@@ -121,7 +115,7 @@ auto with_timeout_text(double timeout, F f)
     return f();
   } catch (const Error& e) {
     if (e.code() == exit_code::timeout) {
-      throw timed_out(e, timeout);
+      throw timed_out(e, timeout, "--timeout");
     }
     throw;
   }

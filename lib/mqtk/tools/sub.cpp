@@ -368,13 +368,6 @@ private:
   std::string m_reason;
 };
 
-// The connection's deadline errors ("while connecting to HOST:PORT") as
-// -W's.
-Error w_timeout(const Error& e, double timeout)
-{
-  return Error(exit_code::timeout, fmt::format("timed out after {} s (-W) {}", timeout, e.what()));
-}
-
 } // namespace
 
 int run_sub(SubOptions& o)
@@ -436,7 +429,7 @@ int run_sub(SubOptions& o)
   } catch (const Error& e) {
     subscriber->abandon();
     if (e.code() == exit_code::timeout) {
-      throw w_timeout(e, o.timeout);
+      throw timed_out(e, o.timeout, "-W");
     }
     throw;
   }
@@ -483,7 +476,7 @@ int run_sub(SubOptions& o)
       connection.flush(acknowledged_by);
     } catch (const Error& e) {
       if (e.code() == exit_code::timeout) {
-        throw w_timeout(e, o.timeout);
+        throw timed_out(e, o.timeout, "-W");
       }
       throw;
     }

@@ -664,7 +664,7 @@ int monitor_broker(SysMonitorOptions& o, StopSignals& stop)
     }
   } catch (const Error& e) {
     if (o.once && e.code() == exit_code::timeout) {
-      throw Error(nagios::unknown, fmt::format("timed out after {} s (--timeout) {}", o.timeout, e.what()));
+      throw timed_out(e, o.timeout, "--timeout", nagios::unknown);
     }
     throw;
   }
