@@ -18,6 +18,7 @@ BIN_DIR = os.environ.get("MQTK_BIN_DIR", os.path.join(os.path.dirname(__file__),
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
 MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
+TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 # Generous bounds: these are limits for a hung process, not expected times.
 TIMEOUT = float(os.environ.get("MQTK_TEST_TIMEOUT", "30"))
 
@@ -278,3 +279,52 @@ class Observer:
         self.proc.wait()
         lines = list(self.lines)
         return lines[:next(i for i, l in enumerate(lines) if l.startswith(self.SENTINEL + " "))]
+
+
+class Tmux:
+    """A tmux server of its own (its socket in a temporary directory), killed
+    after the test and its socket removed."""
+
+    def __init__(self, case):
+        d = tempfile.mkdtemp(prefix="mqtk-tmux-")
+        case.addCleanup(shutil.rmtree, d, ignore_errors=True)  # after kill (cleanups run last first)
+        self.socket = os.path.join(d, "tmux.sock")
+        self.env = dict(os.environ, TERM=os.environ.get("TERM") or "xterm")
+        self.env.pop("TMUX", None)
+        case.addCleanup(self.kill)
+
+    def run(self, *args, check=True):
+        r = subprocess.run([TMUX, "-f", "/dev/null", "-S", self.socket, *args], capture_output=True,
+                           timeout=TIMEOUT, env=self.env)
+        if check and r.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)}: {r.stderr.decode(errors='replace')}")
+        return r.stdout.decode(errors="replace")
+
+    def kill(self):
+        self.run("kill-server", check=False)
+
+    def new(self, name, command, x=80, y=24):
+        self.run("new-session", "-d", "-s", name, "-x", str(x), "-y", str(y), command)
+
+    def screen(self, name, joined=False):
+        """The pane's lines (with `joined`, wrapped lines joined)."""
+        return self.run("capture-pane", "-p", *(["-J"] if joined else []), "-t", name).split("\n")[:-1]
+
+    def display(self, name, fmt):
+        return self.run("display", "-p", "-t", name, fmt).strip()
+
+    def wait_screen(self, name, predicate, what, timeout=TIMEOUT):
+        try:
+            return wait_for(lambda: predicate(self.screen(name)), timeout=timeout, what=what)
+        except AssertionError:
+            raise AssertionError(f"timed out waiting for {what}; the pane shows:\n" + "\n".join(self.screen(name)))
+
+    def tool_pid(self, name, process_name):
+        """The pid of the tool the pane's shell runs (`process_name` as the
+        kernel has it: the first 15 characters)."""
+        shell = self.display(name, "#{pane_pid}")
+        r = subprocess.run(["pgrep", "-P", shell, "-x", process_name], capture_output=True, timeout=TIMEOUT)
+        pids = r.stdout.split()
+        if len(pids) != 1:
+            raise AssertionError(f"expected one {process_name} under pane {name}'s shell, found {pids}")
+        return int(pids[0])

@@ -24,10 +24,9 @@ import threading
 import time
 import unittest
 
-from mqtk_testing import MOSQUITTO, MOSQUITTO_SUB, TIMEOUT, BrokerTestCase, free_port, tool, wait_for
+from mqtk_testing import MOSQUITTO, MOSQUITTO_SUB, TIMEOUT, BrokerTestCase, Tmux, free_port, tool, wait_for
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
-TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 SYS = "sys_interval 1"
 VERSION = "mosquitto version 2.0.11"
 COUNTER_RATES = ["clients_expired_per_s", "messages_received_per_s", "messages_sent_per_s", "publish_received_per_s",
@@ -345,54 +344,6 @@ def restart_on_same_port(broker):
         if broker.proc.poll() is None:
             return
     raise AssertionError("mosquitto did not start again on its port:\n" + broker.log())
-
-
-class Tmux:
-    """A tmux server of its own (its socket in a temporary directory), killed
-    after the test and its socket removed."""
-
-    def __init__(self, case):
-        d = tempfile.mkdtemp(prefix="mqtk-tmux-")
-        case.addCleanup(shutil.rmtree, d, ignore_errors=True)  # after kill (cleanups run last first)
-        self.socket = os.path.join(d, "tmux.sock")
-        self.env = dict(os.environ, TERM=os.environ.get("TERM") or "xterm")
-        self.env.pop("TMUX", None)
-        case.addCleanup(self.kill)
-
-    def run(self, *args, check=True):
-        r = subprocess.run([TMUX, "-f", "/dev/null", "-S", self.socket, *args], capture_output=True,
-                           timeout=TIMEOUT, env=self.env)
-        if check and r.returncode != 0:
-            raise AssertionError(f"tmux {' '.join(args)}: {r.stderr.decode(errors='replace')}")
-        return r.stdout.decode(errors="replace")
-
-    def kill(self):
-        self.run("kill-server", check=False)
-
-    def new(self, name, command, x=80, y=24):
-        self.run("new-session", "-d", "-s", name, "-x", str(x), "-y", str(y), command)
-
-    def screen(self, name, joined=False):
-        """The pane's lines (with `joined`, wrapped lines joined)."""
-        return self.run("capture-pane", "-p", *(["-J"] if joined else []), "-t", name).split("\n")[:-1]
-
-    def display(self, name, fmt):
-        return self.run("display", "-p", "-t", name, fmt).strip()
-
-    def wait_screen(self, name, predicate, what, timeout=TIMEOUT):
-        try:
-            return wait_for(lambda: predicate(self.screen(name)), timeout=timeout, what=what)
-        except AssertionError:
-            raise AssertionError(f"timed out waiting for {what}; the pane shows:\n" + "\n".join(self.screen(name)))
-
-    def tool_pid(self, name):
-        """The pid of mqtk-sys-monitor, the pane's shell's child."""
-        shell = self.display(name, "#{pane_pid}")
-        r = subprocess.run(["pgrep", "-P", shell, "-x", "mqtk-sys-monito"], capture_output=True, timeout=TIMEOUT)
-        pids = r.stdout.split()
-        if len(pids) != 1:
-            raise AssertionError(f"expected one mqtk-sys-monitor under pane {name}'s shell, found {pids}")
-        return int(pids[0])
 
 
 class SysMonitorTest(BrokerTestCase):
@@ -936,7 +887,7 @@ class SysMonitorTest(BrokerTestCase):
             tmux.run("send-keys", "-t", "quit", "q")
             ended("quit", 0)
         with self.subTest("SIGTERM"):
-            os.kill(tmux.tool_pid("term"), signal.SIGTERM)
+            os.kill(tmux.tool_pid("term", "mqtk-sys-monito"), signal.SIGTERM)
             ended("term", 0)
         with self.subTest("Ctrl-C"):
             tmux.run("send-keys", "-t", "intr", "C-c")

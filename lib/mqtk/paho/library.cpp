@@ -2,15 +2,11 @@
 
 #include "mqtk/process/error.hpp"
 #include "mqtk/paho/linked.hpp"
+#include "mqtk/process/module_loader.hpp"
 
 #include <atomic>
-#include <climits>
 #include <mutex>
 #include <string>
-#include <string_view>
-
-#include <dlfcn.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -38,20 +34,6 @@ namespace mqtk {
 
 namespace {
 
-// The directory of the running executable, with a trailing '/'; empty when
-// /proc cannot tell.
-std::string executable_directory()
-{
-  char path[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) {
-    return {};
-  }
-  std::string_view full(path, static_cast<std::size_t>(n));
-  auto slash = full.rfind('/');
-  return slash == std::string_view::npos ? std::string{} : std::string(full.substr(0, slash + 1));
-}
-
 PahoLibrary linked()
 {
   PahoLibrary lib;
@@ -61,13 +43,10 @@ PahoLibrary linked()
 
 PahoLibrary loaded()
 {
-  const std::string library = executable_directory() + tls_module_name;
-  void* handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  void* entry = handle != nullptr ? ::dlsym(handle, "mqtk_paho_linked_functions") : nullptr;
+  std::string why;
+  void* entry = load_module_symbol(tls_module_name, "mqtk_paho_linked_functions", why);
   if (entry == nullptr) {
-    const char* why = dlerror();
-    throw Error(exit_code::failure, fmt::format("cannot load the MQTT library {}: {} (needed for TLS)", library,
-                                                why ? why : "unknown error"));
+    throw Error(exit_code::failure, fmt::format("cannot load the MQTT library for TLS: {}", why));
   }
   PahoLibrary lib;
   reinterpret_cast<decltype(&mqtk_paho_linked_functions)>(entry)(&lib);

@@ -1,5 +1,7 @@
 #include "mqtk/sys/live_view.hpp"
 
+#include "mqtk/process/error.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -95,14 +97,19 @@ std::string sparkline(const std::deque<double>& values, std::size_t width, bool 
 LiveView::LiveView(const ConnectionOptions& connection, int)
   : m_endpoint(endpoint_text(connection))
 {
-  m_screen.clear();
-  m_screen.put(0, 0, fmt::format("mqtk-sys-monitor  {}  waiting for $SYS...", m_endpoint), true);
-  m_screen.show();
+  try {
+    m_screen = open_screen();
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}; use --format text or json", e.what()));
+  }
+  m_screen->clear();
+  m_screen->put(0, 0, fmt::format("mqtk-sys-monitor  {}  waiting for $SYS...", m_endpoint), true);
+  m_screen->show();
 }
 
 bool LiveView::quit_requested() noexcept
 {
-  for (int c = m_screen.key(); c != -1; c = m_screen.key()) {
+  for (int c = m_screen->key(); c != -1; c = m_screen->key()) {
     if (c == 'q' || c == 'Q' || c == 27) {
       m_quit = true;
     }
@@ -121,7 +128,7 @@ void LiveView::draw(const BrokerModel& m, bool connected, BrokerModel::Clock::ti
       }
     }
   }
-  Screen& s = m_screen;
+  Screen& s = *m_screen;
   s.clear();
   const int cols = s.cols();
   int row = 0;

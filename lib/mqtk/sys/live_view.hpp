@@ -5,6 +5,7 @@
 #include "mqtk/terminal/screen.hpp"
 
 #include <deque>
+#include <memory>
 #include <string>
 
 namespace mqtk {
@@ -30,11 +31,11 @@ public:
   bool quit_requested() noexcept;
 
   // For exit paths that cannot unwind (a second signal).
-  static void restore_terminal() noexcept { Screen::restore(); }
-  static void restore_terminal_from_other_thread() noexcept { Screen::restore_from_other_thread(); }
+  static void restore_terminal() noexcept { restore_screen(); }
+  static void restore_terminal_from_other_thread() noexcept { restore_screen_from_other_thread(); }
 
 private:
-  Screen m_screen;
+  std::unique_ptr<Screen> m_screen;
   std::string m_endpoint;
   std::deque<double> m_history; // PUBLISH messages received per second, one per round
   std::uint64_t m_rounds_seen = 0;

@@ -1,54 +1,75 @@
 #pragma once
 
-#include <chrono>
+#include <memory>
 #include <string_view>
 
 namespace mqtk {
 
-// The full-screen terminal of mqtk's live views (ncurses on stdout and
-// stdin): set up on construction, restored on destruction, and by restore()
-// from any other exit path (a second signal, an error). One at a time.
+// The full-screen terminal of mqtk's live views (mqtk-sys-monitor's view,
+// mqtk-sub --plot): ncurses on stdout and stdin, in the module
+// `screen_module_name` next to the executables, loaded by open_screen() so
+// that a tool which never draws never loads ncurses. One at a time;
+// restored when destroyed, and by restore_screen() from other exit paths.
 class Screen
 {
 public:
-  // Throws Error when stdout is not a terminal ncurses can drive (TERM).
-  Screen();
-  ~Screen();
-  Screen(const Screen&) = delete;
-  Screen& operator=(const Screen&) = delete;
+  virtual ~Screen() = default;
 
-  // Leaves full-screen mode if it is on; safe to call more than once and
-  // from another thread at exit.
-  static void restore() noexcept;
-
-  // For an exit path on another thread while the main one may be drawing
-  // (a second signal): puts back the terminal modes saved at construction
-  // and leaves the alternate screen with plain escape codes, without
-  // calling ncurses, which is not thread-safe.
-  static void restore_from_other_thread() noexcept;
-
-  int rows() const noexcept;
-  int cols() const noexcept;
-  bool colors() const noexcept { return m_colors; }
-  // Whether UTF-8 block characters can be drawn (a UTF-8 locale).
-  bool unicode() const noexcept { return m_unicode; }
+  virtual int rows() const noexcept = 0;
+  virtual int cols() const noexcept = 0;
+  // Whether the terminal has colours.
+  virtual bool colors() const noexcept = 0;
+  // Whether UTF-8 characters (blocks, braille) can be drawn: a UTF-8 locale.
+  virtual bool unicode() const noexcept = 0;
 
   // The next key pressed, without waiting; -1 when none. A resize is taken
   // here (the next draw fits the new size) and returns -1.
-  int key() noexcept;
+  virtual int key() noexcept = 0;
 
-  // Drawing, clipped to the screen: text at row, column (UTF-8).
-  void clear() noexcept;
-  void put(int row, int col, std::string_view text, bool bold = false, int color = 0) noexcept;
-  void show() noexcept; // pushes what was drawn to the terminal
+  // Drawing, clipped to the screen: text at row, column (UTF-8, one column
+  // per character).
+  virtual void clear() noexcept = 0;
+  virtual void put(int row, int col, std::string_view text, bool bold = false, int color = 0) noexcept = 0;
+  virtual void show() noexcept = 0; // pushes what was drawn to the terminal
 
-  // Color pairs for put(): 0 default, 1 good (green), 2 warning (yellow),
-  // 3 bad (red), 4 accent (cyan).
-  enum Color { plain = 0, good = 1, warning = 2, bad = 3, accent = 4 };
+  // Colours for put(): 0 default, then the status colours, then the series
+  // colours of charts (series_color()).
+  enum Color { plain = 0, good = 1, warning = 2, bad = 3, accent = 4, magenta = 5, blue = 6, white = 7 };
+  static constexpr int color_count = 8;
+};
 
-private:
-  bool m_colors = false;
-  bool m_unicode = false;
+// The colour of a chart's i-th series: cyan, yellow, magenta, green, blue,
+// white, then round again. Red (bad) is kept for alerts.
+int series_color(std::size_t i) noexcept;
+
+// The module's file name (lib/CMakeLists.txt builds it).
+inline constexpr const char* screen_module_name = "mqtk-terminal.so";
+
+// Loads the module (once) and takes over the terminal. Throws Error (exit
+// 1) when the module cannot be loaded or stdout is not a terminal ncurses
+// can drive.
+std::unique_ptr<Screen> open_screen();
+
+// Leaves full-screen mode if it is on; safe more than once and when no
+// screen was opened. For the main thread's exit paths (an error).
+void restore_screen() noexcept;
+
+// For an exit path on another thread while the main one may be drawing (a
+// second signal): puts back the terminal modes saved when the screen was
+// opened and leaves the alternate screen with plain escape codes, without
+// calling ncurses, which is not thread-safe.
+void restore_screen_from_other_thread() noexcept;
+
+// What the module hands over (screen_module.hpp's entry fills it).
+struct ScreenModule
+{
+  // Returns the screen, or nullptr with the reason in error (NUL-ended).
+  Screen* (*open)(char* error, std::size_t error_size);
+  void (*restore)();
+  void (*restore_from_other_thread)();
 };
 
 } // namespace mqtk
+
+// The module's one exported function.
+extern "C" void mqtk_screen_module(mqtk::ScreenModule* out);

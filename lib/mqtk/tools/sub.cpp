@@ -8,6 +8,10 @@
 #include "mqtk/output/writer.hpp"
 #include "mqtk/process/stop_signals.hpp"
 #include "mqtk/mqtt/topic.hpp"
+#include "mqtk/output/atomic_file.hpp"
+#include "mqtk/plot/chart_axes.hpp"
+#include "mqtk/plot/live_chart.hpp"
+#include "mqtk/plot/svg_chart.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -54,6 +58,7 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   out->add_flag("-j,--json", o.json, "Print JSON Lines: tst, topic, qos, retain, payload");
   out->add_flag("--pretty", o.pretty, "Indent JSON output (-j, %j, %J) over several lines");
   add_rule_options(app, o.rules);
+  add_plot_options(app, o.plot);
   // --exec itself is cut out of argv by run_tool, since it takes every
   // argument after it; the group description documents it in --help.
   auto* e = app.add_option_group(
@@ -87,7 +92,40 @@ void validate(SubOptions& o)
   if (o.no_stale && o.retained_only) {
     throw UsageError("-R and --retained-only cannot be used together");
   }
+  if (o.plot.active()) {
+    if (o.exit_after_subscribe) {
+      throw UsageError("--plot charts the messages received, and -E exits before any: drop one of them");
+    }
+    if (o.topics.empty()) {
+      throw UsageError("--plot needs a topic to chart: add -t FILTER");
+    }
+  }
 }
+
+namespace {
+
+// After the expressions compiled: where the chart goes.
+void validate_plot_output(const SubOptions& o)
+{
+  if (!o.plot.active()) {
+    return;
+  }
+  if (o.plot.svg) {
+    if (auto problem = replace_file_problem(*o.plot.svg); !problem.empty()) {
+      throw UsageError(fmt::format("--plot-svg: {}", problem));
+    }
+  }
+  if (!o.plot.svg && ::isatty(1) == 0) {
+    throw UsageError("--plot draws a live chart on a terminal, and stdout is not one: add --plot-svg FILE to "
+                     "write the chart to a file instead");
+  }
+  if (::isatty(1) != 0 && !o.exec.empty()) {
+    throw UsageError("--exec cannot run under the live --plot chart (its commands' output would draw over it): "
+                     "with --plot-svg FILE and stdout redirected, both work");
+  }
+}
+
+} // namespace
 
 namespace {
 
@@ -110,13 +148,22 @@ class Subscriber
 public:
   enum class End { running, done, signal, timeout, lost, output_failed };
 
-  Subscriber(SubOptions& options, OutputFormat format, MessageRules rules, Connection& connection)
+  // With `plot`, the values of its expressions are kept for a chart;
+  // `print` false (the live chart) renders no output.
+  Subscriber(SubOptions& options, OutputFormat format, MessageRules rules, PlotExpressions plot, bool print,
+             Connection& connection)
     : m_options(options),
       m_format(std::move(format)),
       m_rules(std::move(rules)),
+      m_plot(std::move(plot)),
+      m_print(print),
       m_connection(connection),
       m_rng(std::random_device{}())
   {
+    if (!m_plot.texts().empty()) {
+      m_series.emplace(std::chrono::duration<double>(options.plot.window_seconds()), m_plot.texts(),
+                       std::chrono::steady_clock::now());
+    }
     if (!options.exec.empty()) {
       bool quiet = options.connection.quiet;
       m_exec = std::make_unique<ExecRunner>(options.exec, options.exec_jobs, [quiet](std::string_view line) {
@@ -174,6 +221,23 @@ public:
   {
     end(End::done, {});
     on_receiving_side(std::chrono::steady_clock::now() + stop_grace, [] {});
+  }
+
+  // Main thread: waits until the run ended or `until`; true when it ended.
+  bool wait_for_end(std::chrono::steady_clock::time_point until)
+  {
+    std::unique_lock lock(m_end_mutex);
+    return m_changed.wait_until(lock, until, [this] { return ended(); });
+  }
+
+  // Main thread: a copy of the chart's values, trimmed to the window
+  // before `now` (the live chart draws it without holding up receiving).
+  // Only with --plot.
+  SeriesWindow plot_copy(std::chrono::steady_clock::time_point now)
+  {
+    std::lock_guard lock(m_plot_mutex);
+    m_series->trim(now);
+    return *m_series;
   }
 
   // Main thread: waits for the end or the deadline, stops receiving, writes
@@ -250,16 +314,25 @@ private:
     if (m_options.no_stale && m.retain) {
       return;
     }
+    const auto received = std::chrono::steady_clock::now();
     if (m_rules.active()) {
-      auto decision = m_rules.evaluate(m, std::chrono::steady_clock::now(), now, m_alert);
+      auto decision = m_rules.evaluate(m, received, now, m_alert);
       if (decision.alert) {
         // From this (the receiving) thread the connection queues it and
         // returns at once.
         m_connection.publish(m_rules.alert_topic(), m_alert, 0, false);
+        if (m_series) {
+          std::lock_guard lock(m_plot_mutex);
+          m_series->add_alert(m.topic, received);
+        }
       }
       if (!decision.pass) {
         return;
       }
+    }
+    if (m_series) {
+      std::lock_guard lock(m_plot_mutex);
+      m_plot.record(m, *m_series, received);
     }
     if (m_options.remove_retained && m.retain && !m.payload.empty()) {
       // QoS 1, as mosquitto; queued like alerts, confirmed by flush().
@@ -267,8 +340,8 @@ private:
     }
     // As in mosquitto, a message the random filter drops still counts
     // towards -C.
-    if (m_options.random_filter >= 100.0
-        || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter) {
+    if (m_print && (m_options.random_filter >= 100.0
+                    || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter)) {
       m_format.render(m, now, m_writer.buffer());
     }
     if (m_exec) {
@@ -353,6 +426,10 @@ private:
   SubOptions& m_options;
   OutputFormat m_format;
   MessageRules m_rules;
+  PlotExpressions m_plot;
+  bool m_print;
+  std::mutex m_plot_mutex; // m_series, between receiving and drawing
+  std::optional<SeriesWindow> m_series;
   Connection& m_connection;
   std::string m_alert;
   std::unique_ptr<ExecRunner> m_exec;
@@ -368,6 +445,79 @@ private:
   std::string m_reason;
 };
 
+// "mqtk-sub  localhost:1883  lab/+/accel": the chart's title.
+std::string chart_title(const SubOptions& o)
+{
+  std::string title = fmt::format("mqtk-sub  {} ", endpoint_text(o.connection));
+  for (const auto& t : o.topics) {
+    title += " " + t;
+  }
+  return title;
+}
+
+// Main thread: the live chart until the run ends (q, a signal, -C, -W, a
+// lost connection), redrawn five times a second whatever the message rate.
+// The terminal is restored when this returns or throws.
+void show_live_chart(const SubOptions& o, Subscriber& subscriber, Connection::Deadline deadline)
+{
+  std::unique_ptr<Screen> screen;
+  try {
+    screen = open_screen();
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("--plot: {}; with --plot-svg FILE and stdout redirected the chart goes to a "
+                                      "file instead",
+                                      e.what()));
+  }
+  LiveChart chart(std::move(screen));
+  ChartLabels labels;
+  labels.title = chart_title(o);
+  labels.ymin = o.plot.ymin;
+  labels.ymax = o.plot.ymax;
+  constexpr auto redraw_every = std::chrono::milliseconds(200);
+  auto next = std::chrono::steady_clock::now();
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    const SeriesWindow data = subscriber.plot_copy(now);
+    if (chart.take_keys(data, now)) {
+      subscriber.stop(Subscriber::End::done);
+      return;
+    }
+    labels.footer = fmt::format("window {} s", value_label(o.plot.window_seconds()));
+    if (data.alerts_total() > 0) {
+      labels.footer += fmt::format("   alerts {}", data.alerts_total());
+    }
+    if (data.dropped_values() > 0) {
+      labels.footer += fmt::format("   past {} series: {} values not plotted", SeriesWindow::max_series,
+                                   data.dropped_values());
+    }
+    chart.draw(data, now, labels);
+    next += redraw_every;
+    if (next < now) {
+      next = now + redraw_every;
+    }
+    auto until = next;
+    if (deadline && *deadline < until) {
+      until = *deadline;
+    }
+    if (subscriber.wait_for_end(until) || (deadline && std::chrono::steady_clock::now() >= *deadline)) {
+      return;
+    }
+  }
+}
+
+// At the end of a run with --plot-svg: the window's values as SVG.
+void write_svg(const SubOptions& o, Subscriber& subscriber)
+{
+  const auto now = std::chrono::steady_clock::now();
+  const SeriesWindow data = subscriber.plot_copy(now);
+  SvgLabels labels;
+  labels.title = chart_title(o);
+  labels.end = std::chrono::system_clock::now();
+  labels.ymin = o.plot.ymin;
+  labels.ymax = o.plot.ymax;
+  replace_file(*o.plot.svg, svg_chart(data, now, labels), "--plot-svg");
+}
+
 } // namespace
 
 int run_sub(SubOptions& o)
@@ -376,6 +526,9 @@ int run_sub(SubOptions& o)
   resolve(o.connection, "mqtk-sub");
   validate(o);
   MessageRules rules = MessageRules::compile(o.rules);
+  PlotExpressions plot = PlotExpressions::compile(o.plot);
+  validate_plot_output(o);
+  const bool live_chart = o.plot.active() && ::isatty(1) != 0;
   OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty, !o.no_eol)
                         : o.json          ? OutputFormat::json_lines(o.pretty)
                                           : OutputFormat::plain(o.verbose, !o.no_eol);
@@ -383,7 +536,8 @@ int run_sub(SubOptions& o)
   Connection connection(o.connection, "mqtk-sub");
   // Shared with Paho's threads, which may outlive this function's scope by
   // a few instructions before the process exits.
-  auto subscriber = std::make_shared<Subscriber>(o, std::move(format), std::move(rules), connection);
+  auto subscriber = std::make_shared<Subscriber>(o, std::move(format), std::move(rules), std::move(plot),
+                                                 !live_chart, connection);
   bool receiving = !(o.exit_after_subscribe || o.topics.empty());
   auto ready = std::make_shared<std::atomic<bool>>(false);
   connection.on_message([subscriber, ready](const MessageView& m) {
@@ -396,6 +550,9 @@ int run_sub(SubOptions& o)
   connection.on_connection_lost(
     [subscriber](const std::string& reason) { subscriber->stop(Subscriber::End::lost, reason); });
   auto connected = std::make_shared<std::atomic<bool>>(false);
+  if (live_chart) {
+    stop.on_forced_exit([] { restore_screen_from_other_thread(); });
+  }
   stop.start([subscriber, connected](int signal_number) {
     if (!connected->load()) {
       ::_exit(128 + signal_number);
@@ -442,8 +599,19 @@ int run_sub(SubOptions& o)
     return exit_code::ok;
   }
 
+  if (live_chart) {
+    try {
+      show_live_chart(o, *subscriber, deadline);
+    } catch (...) {
+      subscriber->abandon();
+      throw;
+    }
+  }
   auto end = subscriber->wait(deadline);
   subscriber->finish(o.connection.quiet);
+  if (o.plot.svg) {
+    write_svg(o, *subscriber);
+  }
   int code = exit_code::ok;
   switch (end) {
   case Subscriber::End::timeout:

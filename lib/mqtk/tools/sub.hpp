@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mqtk/connection/options.hpp"
+#include "mqtk/plot/plot_options.hpp"
 #include "mqtk/rules/message_rules.hpp"
 
 #include <string>
@@ -33,6 +34,7 @@ struct SubOptions
   bool remove_retained = false; // --remove-retained
   double random_filter = 100.0; // --random-filter percent
   RuleOptions rules;
+  PlotOptions plot;
   std::vector<std::string> exec; // --exec CMD ARGS... (all arguments after it)
   int exec_jobs = 1;
 };

@@ -3,6 +3,7 @@
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/mqtt/topic.hpp"
 #include "mqtk/process/error.hpp"
+#include "mqtk/output/atomic_file.hpp"
 #include "mqtk/process/stop_signals.hpp"
 #include "mqtk/rules/alert_rule.hpp"
 #include "mqtk/rules/filter_expression.hpp"
@@ -128,37 +129,6 @@ void validate(SysMonitorOptions& o)
 }
 
 namespace {
-
-// Writes `text` to `path` by writing a temporary file beside it and
-// renaming it over the old one, so a reader never sees half a file.
-void replace_file(const std::string& path, std::string_view text)
-{
-  const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw Error(exit_code::failure, fmt::format("--output: cannot create '{}': {}", temporary, std::strerror(errno)));
-  }
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      throw Error(exit_code::failure, fmt::format("--output: writing '{}' failed: {}", temporary, std::strerror(e)));
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(temporary.c_str());
-    throw Error(exit_code::failure, fmt::format("--output: cannot replace '{}': {}", path, std::strerror(e)));
-  }
-}
 
 std::string rate_text(const nlohmann::ordered_json& j, const char* key)
 {
@@ -567,7 +537,7 @@ int run_once(SysMonitorOptions& o, Connection& connection, Monitor& monitor, con
     out = nagios_line(status, j, which);
   }
   if (!o.output.empty()) {
-    replace_file(o.output, out);
+    replace_file(o.output, out, "--output");
   } else {
     std::fwrite(out.data(), 1, out.size(), stdout);
   }
@@ -713,7 +683,7 @@ int monitor_broker(SysMonitorOptions& o, StopSignals& stop)
       out = text_line(j);
     }
     if (!o.output.empty()) {
-      replace_file(o.output, out);
+      replace_file(o.output, out, "--output");
       return true;
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
