@@ -26,6 +26,7 @@ _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     -C --count -W --timeout -R --no-stale --retained-only
     -E --exit-after-subscribe --remove-retained --random-filter
     -v --verbose -N --no-eol -F --format -j --json --pretty
+    --plot --plot-svg --window --ymin --ymax
     --exec-jobs --exec'
 
 _mqtk_retain_clear_opts='-t --topic -T --filter-out --where --max
@@ -101,7 +102,7 @@ _mqtk()
             COMPREPLY=($(compgen -W 'pem engine' -- "$cur"))
             return
             ;;
-        -f | --file | --cafile | --cert | --key | --backup)
+        -f | --file | --cafile | --cert | --key | --backup | --plot-svg)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
@@ -134,7 +135,8 @@ _mqtk()
         -T | --filter-out | -U | --unsubscribe | -C | --count | -W | --timeout | \
         --random-filter | -F | --format | --fields | --where | --alert-topic | \
         --alert-when | --alert-message | --rearm | --cooldown | --rate | \
-        --exec-jobs | --max | --quiet-time | --marker-topic)
+        --exec-jobs | --max | --quiet-time | --marker-topic | \
+        --plot | --window | --ymin | --ymax)
             # A free-form value: nothing sensible to offer.
             return
             ;;

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
 from mqtk_testing import TIMEOUT, BrokerTestCase, tool, wait_for, free_port
 
@@ -54,7 +55,10 @@ LAB_E_BRIDGE = ("mqtk-sub -t lab/door --where '. == 1' --exec curl -fsS -X POST 
 LAB_E_DOOR = "scripts/accel-sim --door --rate 1 | mqtk-pub -l -t lab/door"
 LAB_F = ("mqtk-sub -t lab/accel/raw -j | jq --unbuffered -c"
          " '.payload | {g: ((.ax*.ax + .ay*.ay + .az*.az) | sqrt)}' | mqtk-pub -l -t lab/accel/magnitude")
-LABS = [LAB_A, LAB_B, LAB_C, LAB_D, LAB_E_HOOK, LAB_E_BRIDGE, LAB_E_DOOR, LAB_F]
+LAB_G_S1 = "scripts/accel-sim --spike-every 100 | mqtk-pub -l -t lab/s1/accel --fields ax,ay,az"
+LAB_G_S2 = "scripts/accel-sim --spike-every 150 | mqtk-pub -l -t lab/s2/accel --fields ax,ay,az"
+LAB_G_PLOT = "mqtk-sub -t 'lab/+/accel' --plot '.ax,sqrt(.ax*.ax+.ay*.ay+.az*.az)' --plot-svg lab.svg"
+LABS = [LAB_A, LAB_B, LAB_C, LAB_D, LAB_E_HOOK, LAB_E_BRIDGE, LAB_E_DOOR, LAB_F, LAB_G_S1, LAB_G_S2, LAB_G_PLOT]
 
 MAGNITUDE = "sqrt(.ax*.ax+.ay*.ay+.az*.az)"
 
@@ -331,6 +335,30 @@ class ReadmeLabsTest(LabTestCase):
             self.assertAlmostEqual(json.loads(msg)["g"], magnitude(line), places=9)
         # Ctrl-C ends the whole pipeline.
         self.stop(pipeline, group=True)
+
+
+    def test_lab_g_visualise_it(self):
+        # The live chart itself is tested under tmux (test_plot.py); here the
+        # README's command line runs off a terminal, where --plot-svg makes it
+        # print the messages and write the chart at exit (Ctrl-C), into a
+        # temporary directory rather than the working one.
+        svg = os.path.join(self.tmp, "lab.svg")
+        plot = self.spawn_lab(LAB_G_PLOT.replace("lab.svg", shlex.quote(svg)), client_id="lab-g-plot",
+                              stdout=subprocess.DEVNULL)
+        for command, seed in ((LAB_G_S1, 17), (LAB_G_S2, 18)):
+            r = self.run_lab(command, f"--count 300 --rate 0 --seed {seed}")
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+        wait_for(lambda: self.broker.log().count("Sending PUBLISH to lab-g-plot ") >= 600,
+                 what="every reading delivered to the chart")
+        rc, _, err = self.stop(plot)
+        self.assertEqual((rc, err), (0, b""))
+        paths = [p for p in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}path")
+                 if p.get("class") == "series"]
+        self.assertEqual(sorted((p.get("data-topic"), p.get("data-expression"), p.get("data-points")) for p in paths),
+                         [("lab/s1/accel", ".ax", "300"), ("lab/s1/accel", "sqrt(.ax*.ax+.ay*.ay+.az*.az)", "300"),
+                          ("lab/s2/accel", ".ax", "300"), ("lab/s2/accel", "sqrt(.ax*.ax+.ay*.ay+.az*.az)", "300")])
+        s1 = {p.get("data-expression"): p for p in paths if p.get("data-topic") == "lab/s1/accel"}
+        self.assertGreater(float(s1["sqrt(.ax*.ax+.ay*.ay+.az*.az)"].get("data-max")), 12)  # the shakes
 
 
 class AlertModesTest(LabTestCase):

@@ -107,8 +107,8 @@ std::string svg_chart(const SeriesWindow& data, SeriesWindow::Clock::time_point 
   const auto start_wall =
     labels.end - std::chrono::duration_cast<std::chrono::system_clock::duration>(
                    std::chrono::duration<double>(now_s - from_s));
-  fmt::format_to(o, "<text x=\"{}\" y=\"44\" fill=\"#444\">{} to {} ({} s){}</text>\n", plot_x, wall_text(start_wall),
-                 wall_text(labels.end), value_label(span),
+  fmt::format_to(o, "<text x=\"{}\" y=\"44\" fill=\"#444\">{} to {} ({:.1f} s){}</text>\n", plot_x, wall_text(start_wall),
+                 wall_text(labels.end), span,
                  data.alerts_total() > 0 ? fmt::format(", {} alerts (red)", data.alerts_total()) : std::string());
 
   // The plot area, its grid and axes.
