@@ -1,0 +1,169 @@
+#include "mqtk/bench/latency_histogram.hpp"
+
+#include "mqtk/process/error.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace mqtk {
+
+std::size_t LatencyHistogram::bucket_of(std::uint64_t ns) noexcept
+{
+  ns = std::min(ns, max_value);
+  if (ns < sub_buckets) {
+    return static_cast<std::size_t>(ns); // exact below 128 ns
+  }
+  // ns >> shift lies in [sub_buckets / 2, sub_buckets): the upper half of a
+  // power of two's sub-buckets, 64 per power past the first.
+  const int top = static_cast<int>(std::bit_width(ns)) - 1; // >= sub_bucket_bits
+  const int shift = top - sub_bucket_bits + 1;
+  const auto sub = static_cast<std::size_t>(ns >> shift); // in [64, 128)
+  return static_cast<std::size_t>(shift) * (sub_buckets / 2) + sub;
+}
+
+std::uint64_t LatencyHistogram::bucket_low(std::size_t index) noexcept
+{
+  if (index < sub_buckets) {
+    return index;
+  }
+  const std::size_t half = sub_buckets / 2;
+  const auto shift = static_cast<int>((index - half) / half);
+  const std::uint64_t sub = half + (index - half) % half;
+  return sub << shift;
+}
+
+std::uint64_t LatencyHistogram::bucket_high(std::size_t index) noexcept
+{
+  if (index < sub_buckets) {
+    return index;
+  }
+  const std::size_t half = sub_buckets / 2;
+  const auto shift = static_cast<int>((index - half) / half);
+  return bucket_low(index) + (std::uint64_t{1} << shift) - 1;
+}
+
+void LatencyHistogram::record(std::uint64_t ns, std::uint64_t count) noexcept
+{
+  if (count == 0) {
+    return;
+  }
+  m_counts[bucket_of(ns)] += count;
+  m_min = m_count == 0 ? ns : std::min(m_min, ns);
+  m_max = std::max(m_max, ns);
+  m_count += count;
+  m_sum += static_cast<Sum>(ns) * count;
+}
+
+void LatencyHistogram::add(const LatencyHistogram& other) noexcept
+{
+  if (other.m_count == 0) {
+    return;
+  }
+  for (std::size_t i = 0; i < bucket_count; ++i) {
+    m_counts[i] += other.m_counts[i];
+  }
+  m_min = m_count == 0 ? other.m_min : std::min(m_min, other.m_min);
+  m_max = std::max(m_max, other.m_max);
+  m_count += other.m_count;
+  m_sum += other.m_sum;
+}
+
+double LatencyHistogram::mean() const noexcept
+{
+  return m_count == 0 ? 0.0 : static_cast<double>(m_sum) / static_cast<double>(m_count);
+}
+
+std::uint64_t LatencyHistogram::percentile(double p) const noexcept
+{
+  if (m_count == 0) {
+    return 0;
+  }
+  p = std::clamp(p, 0.0, 100.0);
+  // Nearest rank: the ceil(p/100 * n)-th smallest value, at least the first.
+  auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(m_count)));
+  rank = std::clamp<std::uint64_t>(rank, 1, m_count);
+  if (rank == m_count) {
+    return m_max;
+  }
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < bucket_count; ++i) {
+    seen += m_counts[i];
+    if (seen >= rank) {
+      const std::uint64_t low = bucket_low(i);
+      const std::uint64_t middle = low + (bucket_high(i) - low) / 2;
+      return std::clamp(middle, m_min, m_max);
+    }
+  }
+  return m_max;
+}
+
+nlohmann::json LatencyHistogram::to_json() const
+{
+  nlohmann::json buckets = nlohmann::json::array();
+  for (std::size_t i = 0; i < bucket_count; ++i) {
+    if (m_counts[i] != 0) {
+      buckets.push_back({i, m_counts[i]});
+    }
+  }
+  return nlohmann::json{{"unit", "ns"},       {"sub_bucket_bits", sub_bucket_bits},
+                        {"value_bits", value_bits}, {"count", m_count},
+                        {"min", min()},       {"max", m_max},
+                        {"sum", static_cast<double>(m_sum)}, {"buckets", std::move(buckets)}};
+}
+
+LatencyHistogram LatencyHistogram::from_json(const nlohmann::json& j)
+{
+  auto bad = [](const std::string& why) { return Error(exit_code::failure, "histogram: " + why); };
+  if (!j.is_object()) {
+    throw bad("expected a JSON object");
+  }
+  auto number = [&](const char* key) -> std::uint64_t {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) {
+      throw bad(fmt::format("\"{}\" must be a non-negative integer", key));
+    }
+    return it->get<std::uint64_t>();
+  };
+  if (j.value("unit", std::string()) != "ns") {
+    throw bad("\"unit\" must be \"ns\"");
+  }
+  if (number("sub_bucket_bits") != sub_bucket_bits || number("value_bits") != value_bits) {
+    throw bad(fmt::format("another bucket layout (sub_bucket_bits {}, value_bits {} expected)", sub_bucket_bits,
+                          value_bits));
+  }
+  const auto it = j.find("buckets");
+  if (it == j.end() || !it->is_array()) {
+    throw bad("\"buckets\" must be an array of [index, count] pairs");
+  }
+  LatencyHistogram h;
+  for (const auto& b : *it) {
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number_integer()
+        || b[0].get<std::int64_t>() < 0 || b[1].get<std::int64_t>() < 0 || b[0].get<std::uint64_t>() >= bucket_count) {
+      throw bad(fmt::format("bad bucket {} (expected [index below {}, count])", b.dump(), bucket_count));
+    }
+    const auto index = b[0].get<std::size_t>();
+    const auto n = b[1].get<std::uint64_t>();
+    h.m_counts[index] += n;
+    h.m_count += n;
+  }
+  if (h.m_count != number("count")) {
+    throw bad(fmt::format("the buckets hold {} values, \"count\" says {}", h.m_count, number("count")));
+  }
+  h.m_min = number("min");
+  h.m_max = number("max");
+  const auto sum = j.find("sum");
+  if (sum == j.end() || !sum->is_number() || sum->get<double>() < 0) {
+    throw bad("\"sum\" must be a non-negative number");
+  }
+  h.m_sum = static_cast<Sum>(sum->get<double>());
+  if (h.m_count > 0 && (h.m_min > h.m_max || bucket_of(h.m_min) > bucket_of(h.m_max))) {
+    throw bad("\"min\" is above \"max\"");
+  }
+  return h;
+}
+
+} // namespace mqtk
