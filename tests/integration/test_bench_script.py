@@ -1,7 +1,9 @@
 """scripts/bench-vs-mosquitto runs end to end (--quick --json): it exits 0,
 prints one valid JSON object with every row, and no message was lost in any
 run (the retained-message rows: mqtk-retain-clear left nothing, and
-mosquitto_sub --remove-retained did not finish in its fixed time). Speed is
+mosquitto_sub --remove-retained did not finish in its fixed time; plot_1k_cpu:
+mqtk-sub --plot on a pseudo-terminal charted every value of the paced
+stream, as its SVG's series count). Speed is
 not asserted: CI machines are too noisy for that. With
 --stock-paho (pointed at the same build: a stock-Paho build is too slow to
 make here) the rows that run mqtk also get the stock figures and ratios; a
@@ -24,7 +26,7 @@ EXPECTED_ROWS = {
     "sink_q0_raw", "sink_q0_json", "sink_q1_raw", "sink_q1_json",
     "rss_q0_raw", "rss_q0_json",
     "sink_where_json", "publ_fields_where", "pub_json_lines",
-    "retain_clear_50k", "retain_clear_200k",
+    "retain_clear_50k", "retain_clear_200k", "plot_1k_cpu",
 }
 # Rows that compare mqtk with itself (filter options against none).
 FILTER_ROWS = {"sink_where_json", "publ_fields_where"}
@@ -96,6 +98,28 @@ class BenchScriptTest(unittest.TestCase):
                 ceiling = rows[rid]["details"]["null_subscriber"]
                 self.assertEqual(ceiling["runs"], result["config"]["stream_runs"])
                 self.assertGreater(ceiling["median_rate"], 0)
+        # plot_1k_cpu: one paced stream, --plot-seconds x 1000 messages,
+        # charted in full (3 series, every value) by mqtk-sub --plot while
+        # mosquitto_sub printed it; CPU as % of a core, with the absolute
+        # check beside the ratio.
+        plot = rows["plot_1k_cpu"]
+        n = 1000 * result["config"]["plot_seconds"]
+        self.assertEqual(result["config"]["plot_seconds"], 2)
+        self.assertEqual(plot["messages_per_run"], n)
+        self.assertEqual(plot["unit"], "% CPU")
+        self.assertEqual(plot["target"], "<= 3.0")
+        self.assertEqual(plot["baseline"], "mosquitto")
+        self.assertEqual(plot["details"]["runs"], result["config"]["stream_runs"])
+        for points in plot["details"]["svg_points"]:
+            self.assertEqual(len(points), 3)
+            self.assertEqual(sum(points), 3 * n)
+        self.assertAlmostEqual(plot["value"], plot["mqtk"] / plot["mosquitto"])
+        spare = plot["cpu_to_spare"]
+        self.assertEqual(spare["target"], "< 25")
+        self.assertEqual(spare["figure"], plot["mqtk"])
+        self.assertEqual(spare["pass"], plot["mqtk"] < 25)
+        self.assertEqual(plot["pass"], plot["value"] <= 3.0 and spare["pass"])
+        self.assertLess(plot["mqtk"], 100)
         self.assertEqual(result["config"]["quick"], True)
         self.assertIsInstance(result["all_pass"], bool)
 
@@ -119,6 +143,22 @@ class BenchScriptTest(unittest.TestCase):
         self.assertGreater(row["mosquitto"], 0)
         self.assertNotIn("mosquitto_sub -W", err)
         self.assertEqual(result["failed_runs"], 0)
+
+        # plot_1k_cpu alone, with --plot-seconds; --stock-paho does not run
+        # the stock build in it (the row gets no "stock" object).
+        r, err, result = self.run_json("--quiet", "--rows", "plot_1k_cpu", "--plot-seconds", "1",
+                                       "--stock-paho", BIN_DIR)
+        self.assertEqual(r.returncode, 0, "\n".join(result.get("failures", [])) + err)
+        self.assertEqual([row["id"] for row in result["rows"]], ["plot_1k_cpu"])
+        row = result["rows"][0]
+        self.assertEqual(row["messages_per_run"], 1000)
+        self.assertEqual([sum(p) for p in row["details"]["svg_points"]], [3000])
+        self.assertNotIn("stock", row)
+        self.assertEqual(result["failed_runs"], 0)
+        r = subprocess.run([sys.executable, SCRIPT, "--mqtk-bin", BIN_DIR, "--plot-seconds", "0"],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"--plot-seconds", r.stderr)
 
         r = subprocess.run([sys.executable, SCRIPT, "--mqtk-bin", BIN_DIR, "--rows", "no_such_row"],
                            capture_output=True, timeout=60)
