@@ -324,6 +324,27 @@ class NeverHangTest(BrokerTestCase):
         self.assertEqual(rc, 0, sub.stderr.read())
         self.assertLess(elapsed, 1.5)
 
+    def test_head_on_a_quiet_topic(self):
+        # `mqtk-sub -t hh | head -n 3` with exactly three messages: head
+        # exits after the third, and mqtk-sub notices the reader gone without
+        # waiting for a fourth message to fail writing.
+        sub_id = f"head-{os.getpid()}"
+        sub = self.spawn([tool("mqtk-sub"), "-p", self.port, "-i", sub_id, "-t", "hh"])
+        head = subprocess.Popen(["head", "-n", "3"], stdin=sub.stdout, stdout=subprocess.PIPE)
+        sub.stdout.close()  # head holds the only read end now
+        self.procs.append(head)
+        wait_for(lambda: f"Sending SUBACK to {sub_id}" in self.broker.log() or sub.poll() is not None,
+                 what="mqtk-sub to subscribe")
+        for i in range(3):
+            r = self.run_tool("mqtk-pub", "-t", "hh", "-m", f"m{i}")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        out, _ = head.communicate(timeout=10)
+        head_done = time.monotonic()
+        self.assertEqual(out, b"m0\nm1\nm2\n")
+        rc = self.wait_exit(sub, 10, "mqtk-sub after head exited")
+        self.assertLess(time.monotonic() - head_done, 1.0)
+        self.assertEqual((rc, sub.stderr.read()), (0, b""))
+
     # 4. A second signal while --exec runs -----------------------------------
     def exec_children(self, pid):
         """(pid, start time) of each running `sleep` child of `pid`."""

@@ -9,6 +9,7 @@
 #include "mqtk/process/stop_signals.hpp"
 #include "mqtk/mqtt/topic.hpp"
 #include "mqtk/output/atomic_file.hpp"
+#include "mqtk/output/reader_watch.hpp"
 #include "mqtk/plot/chart_axes.hpp"
 #include "mqtk/plot/live_chart.hpp"
 #include "mqtk/plot/svg_chart.hpp"
@@ -146,7 +147,7 @@ constexpr auto stop_grace = std::chrono::milliseconds(250);
 class Subscriber
 {
 public:
-  enum class End { running, done, signal, timeout, lost, output_failed };
+  enum class End { running, done, signal, timeout, lost, output_failed, reader_gone };
 
   // With `plot`, the values of its expressions are kept for a chart;
   // `print` false (the live chart) renders no output.
@@ -547,6 +548,9 @@ int run_sub(SubOptions& o)
     }
   });
   connection.on_idle([subscriber] { subscriber->on_idle(); });
+  // `| head -n 3` on a quiet topic: end when the reader goes, not at the
+  // next message's write, which may never come (mosquitto_sub waits).
+  ReaderWatch reader_watch(1, [subscriber] { subscriber->stop(Subscriber::End::reader_gone); });
   connection.on_connection_lost(
     [subscriber](const std::string& reason) { subscriber->stop(Subscriber::End::lost, reason); });
   auto connected = std::make_shared<std::atomic<bool>>(false);
