@@ -27,7 +27,7 @@ _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     -E --exit-after-subscribe --remove-retained --random-filter
     -v --verbose -N --no-eol -F --format -j --json --pretty
     --plot --plot-svg --window --ymin --ymax
-    --exec-jobs --exec'
+    --exec-jobs --exec-on --exec'
 
 _mqtk_retain_clear_opts='-t --topic -T --filter-out --where --max
     --dry-run --backup -y --yes -j --json --quiet-time --timeout --marker-topic'
@@ -96,6 +96,10 @@ _mqtk()
             ;;
         -q | --qos | --will-qos)
             COMPREPLY=($(compgen -W '0 1 2' -- "$cur"))
+            return
+            ;;
+        --exec-on)
+            COMPREPLY=($(compgen -W 'message alert' -- "$cur"))
             return
             ;;
         --keyform)

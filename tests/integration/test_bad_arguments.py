@@ -26,6 +26,16 @@ class BadArgumentsTest(BrokerTestCase):
         return lines[0]
 
     # Both tools ---------------------------------------------------------
+    def test_exec_on(self):
+        self.check("mqtk-sub", ["-t", "a", "--exec-on", "alert", "--exec", "true"],
+                   "mqtk-sub: --exec-on alert needs --alert-when EXPR (the condition that raises an alert)")
+        self.check("mqtk-sub", ["-t", "a", "--alert-when", ". == 1", "--exec-on", "alert"],
+                   "mqtk-sub: --exec-on alert needs --exec CMD (the command each alert runs)")
+        self.check("mqtk-sub", ["-t", "a", "--exec-on", "often", "--exec", "true"], "--exec-on")
+        # Without --exec-on alert, an alert still needs a topic to go to.
+        self.check("mqtk-sub", ["-t", "a", "--alert-when", ". == 1", "--exec", "true"],
+                   "--alert-when needs --alert-topic")
+
     def test_unknown_flag(self):
         self.check("mqtk-pub", ["-t", "a", "-m", "x", "--bogus"], "--bogus")
         self.check("mqtk-sub", ["-t", "a", "--bogus"], "--bogus")

@@ -25,7 +25,7 @@ void add_rule_options(CLI::App& app, RuleOptions& o)
     ->check(CLI::Range(0.000001, 1e9));
 }
 
-MessageRules MessageRules::compile(const RuleOptions& o)
+MessageRules MessageRules::compile(const RuleOptions& o, bool alerts_run_commands)
 {
   MessageRules rules;
   if (o.where) {
@@ -36,13 +36,17 @@ MessageRules MessageRules::compile(const RuleOptions& o)
       throw UsageError("--alert-topic needs --alert-when (the condition that raises an alert)");
     }
     if (o.edge || o.rearm || o.cooldown > 0 || o.alert_message) {
-      throw UsageError("--edge, --rearm, --cooldown and --alert-message need --alert-when and --alert-topic");
+      throw UsageError(alerts_run_commands
+                         ? "--edge, --rearm, --cooldown and --alert-message need --alert-when"
+                         : "--edge, --rearm, --cooldown and --alert-message need --alert-when and --alert-topic");
     }
   } else {
-    if (!o.alert_topic) {
+    if (!o.alert_topic && !alerts_run_commands) {
       throw UsageError("--alert-when needs --alert-topic (where to publish the alerts)");
     }
-    validate_publish_topic(*o.alert_topic, "--alert-topic");
+    if (o.alert_topic) {
+      validate_publish_topic(*o.alert_topic, "--alert-topic");
+    }
     std::optional<FilterExpression> rearm;
     if (o.rearm) {
       rearm = FilterExpression::parse(*o.rearm, "--rearm");
@@ -51,7 +55,7 @@ MessageRules MessageRules::compile(const RuleOptions& o)
                           std::chrono::duration<double>(o.cooldown));
     rules.m_template = o.alert_message ? AlertTemplate::parse(*o.alert_message, "--alert-message")
                                        : AlertTemplate::json_object(*o.alert_when);
-    rules.m_alert_topic = *o.alert_topic;
+    rules.m_alert_topic = o.alert_topic.value_or("");
   }
   if (o.rate > 0) {
     rules.m_rate.emplace(o.rate);

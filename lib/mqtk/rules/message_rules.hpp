@@ -45,7 +45,9 @@ public:
   // without a condition (or the reverse), --edge/--rearm/--cooldown/
   // --alert-message without --alert-when, a bad alert topic. Throws
   // UsageError before anything connects.
-  static MessageRules compile(const RuleOptions& options);
+  // With `alerts_run_commands` (mqtk-sub --exec-on alert) an alert needs no
+  // --alert-topic: it may only run the command.
+  static MessageRules compile(const RuleOptions& options, bool alerts_run_commands = false);
 
   // What to do with one message.
   struct Decision
@@ -63,6 +65,7 @@ public:
   // True when any rule was given (else evaluate() always passes).
   bool active() const noexcept { return m_where || m_alert || m_rate; }
   bool has_alerts() const noexcept { return static_cast<bool>(m_alert); }
+  // Where alerts are published; "" when they only run a command.
   const std::string& alert_topic() const noexcept { return m_alert_topic; }
 
   // Writes one stderr line per kind of message held back (--rate drops,

@@ -63,10 +63,16 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   // --exec itself is cut out of argv by run_tool, since it takes every
   // argument after it; the group description documents it in --help.
   auto* e = app.add_option_group(
-    "Commands", "--exec CMD [ARGS...]  (must come last) run CMD for each matching message, without a shell: "
+    "Commands", "--exec CMD [ARGS...]  (must come last) run CMD for each matching message (each alert with "
+                "--exec-on alert), without a shell: "
                 "the payload on its stdin, MQTT_TOPIC, MQTT_QOS and MQTT_RETAIN in its environment");
   e->add_option("--exec-jobs", o.exec_jobs, "Most --exec commands running at once (default: 1)")
     ->check(CLI::Range(1, 1024));
+  e->add_option("--exec-on", o.exec_on,
+                "Run --exec for each message (default) or once per alert of --alert-when (after --edge, --rearm, "
+                "--cooldown), with the message that raised it")
+    ->type_name("message|alert")
+    ->check(CLI::IsMember({"message", "alert"}).description(""));
 }
 
 void validate(SubOptions& o)
@@ -92,6 +98,14 @@ void validate(SubOptions& o)
   }
   if (o.no_stale && o.retained_only) {
     throw UsageError("-R and --retained-only cannot be used together");
+  }
+  if (o.exec_on == "alert") {
+    if (o.exec.empty()) {
+      throw UsageError("--exec-on alert needs --exec CMD (the command each alert runs)");
+    }
+    if (!o.rules.alert_when) {
+      throw UsageError("--exec-on alert needs --alert-when EXPR (the condition that raises an alert)");
+    }
   }
   if (o.plot.active()) {
     if (o.exit_after_subscribe) {
@@ -158,6 +172,7 @@ public:
       m_rules(std::move(rules)),
       m_plot(std::move(plot)),
       m_print(print),
+      m_exec_on_alert(options.exec_on == "alert"),
       m_connection(connection),
       m_rng(std::random_device{}())
   {
@@ -316,18 +331,29 @@ private:
       return;
     }
     const auto received = std::chrono::steady_clock::now();
+    // --exec-on alert: the command runs for this message only when it
+    // raised an alert.
+    bool run_command = m_exec && !m_exec_on_alert;
     if (m_rules.active()) {
       auto decision = m_rules.evaluate(m, received, now, m_alert);
       if (decision.alert) {
-        // From this (the receiving) thread the connection queues it and
-        // returns at once.
-        m_connection.publish(m_rules.alert_topic(), m_alert, 0, false);
+        if (!m_rules.alert_topic().empty()) {
+          // From this (the receiving) thread the connection queues it and
+          // returns at once.
+          m_connection.publish(m_rules.alert_topic(), m_alert, 0, false);
+        }
         if (m_series) {
           std::lock_guard lock(m_plot_mutex);
           m_series->add_alert(m.topic, received);
         }
+        run_command = m_exec != nullptr;
       }
       if (!decision.pass) {
+        // Alerts look at every message, --where or not: so does the
+        // command of an alert (not printed, not counted for -C).
+        if (run_command && m_exec_on_alert && flush_locked() && m_exec->run(m)) {
+          ++m_exec_runs;
+        }
         return;
       }
     }
@@ -345,7 +371,7 @@ private:
                     || std::uniform_real_distribution<double>(0.0, 100.0)(m_rng) < m_options.random_filter)) {
       m_format.render(m, now, m_writer.buffer());
     }
-    if (m_exec) {
+    if (run_command) {
       // The message's own output first, so it precedes what its command
       // prints.
       if (!flush_locked()) {
@@ -429,6 +455,7 @@ private:
   MessageRules m_rules;
   PlotExpressions m_plot;
   bool m_print;
+  bool m_exec_on_alert;
   std::mutex m_plot_mutex; // m_series, between receiving and drawing
   std::optional<SeriesWindow> m_series;
   Connection& m_connection;
@@ -526,7 +553,7 @@ int run_sub(SubOptions& o)
   StopSignals stop;
   resolve(o.connection, "mqtk-sub");
   validate(o);
-  MessageRules rules = MessageRules::compile(o.rules);
+  MessageRules rules = MessageRules::compile(o.rules, o.exec_on == "alert");
   PlotExpressions plot = PlotExpressions::compile(o.plot);
   validate_plot_output(o);
   const bool live_chart = o.plot.active() && ::isatty(1) != 0;

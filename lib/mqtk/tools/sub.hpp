@@ -37,6 +37,7 @@ struct SubOptions
   PlotOptions plot;
   std::vector<std::string> exec; // --exec CMD ARGS... (all arguments after it)
   int exec_jobs = 1;
+  std::string exec_on = "message"; // --exec-on message|alert
 };
 
 // Declares mqtk-sub's flags (and the shared connection group) on `app`.

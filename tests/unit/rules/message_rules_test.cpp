@@ -107,3 +107,23 @@ TEST_CASE("message_rules: bad combinations are usage errors")
   o.where = ".x >";
   fails_with(o, "column 5");
 }
+
+TEST_CASE("message_rules: alerts that only run a command need no --alert-topic")
+{
+  RuleOptions o;
+  o.alert_when = ". == 1";
+  o.edge = true;
+  auto rules = MessageRules::compile(o, true);
+  CHECK(rules.has_alerts());
+  CHECK(rules.alert_topic().empty());
+  std::string alert;
+  Clock c;
+  CHECK(run(rules, "1", alert, c).alert);
+  CHECK_FALSE(run(rules, "1", alert, c).alert); // --edge: once per opening
+  CHECK_FALSE(run(rules, "0", alert, c).alert);
+  CHECK(run(rules, "1", alert, c).alert);
+  o = {};
+  o.edge = true;
+  CHECK_THROWS_WITH_AS(MessageRules::compile(o, true),
+                       "--edge, --rearm, --cooldown and --alert-message need --alert-when", UsageError);
+}
