@@ -16,7 +16,7 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
 
 _mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
     -l --stdin-line --json-lines -n --null-message -q --qos -r --retain
-    --repeat --repeat-delay --fields'
+    --repeat --repeat-delay --fields --header'
 
 # Filters and alerts, in mqtk-pub and mqtk-sub (mqtk-retain-clear has --where).
 _mqtk_rule_opts='--where --alert-topic --alert-when --alert-message --edge

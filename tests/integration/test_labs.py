@@ -552,6 +552,42 @@ class WhereTest(LabTestCase):
         self.assertEqual(self.sentinel_lines(sub, "f/x"), [b'{"ax":1,"ay":2,"az":3}', b'{"ax":4,"ay":5,"az":6}',
                                                            b'{"ax":-1.50,"ay":"nan","az":"x"}'])
 
+    def test_header_line(self):
+        header_sim = [sys.executable, ACCEL_SIM, "--header", "--count", "3", "--rate", "0", "--seed", "3"]
+        data = subprocess.run(header_sim, capture_output=True, check=True, timeout=TIMEOUT).stdout
+        rows = data.decode().splitlines()
+        self.assertEqual(rows[0], "ax,ay,az")
+
+        def objects(*names):
+            return [("{" + ",".join(f'"{n}":{v}' for n, v in zip(names, row.split(","))) + "}").encode()
+                    for row in rows[1:]]
+
+        with self.subTest("without --fields: the header names the fields"):
+            sub = self.counter("hdr/a", 3)
+            r = self.run_tool("mqtk-pub", "-l", "-t", "hdr/a", "--header", input=data)
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+            self.assertEqual(self.sentinel_lines(sub, "hdr/a"), objects("ax", "ay", "az"))
+        with self.subTest("with --fields (space-separated): the header is skipped"):
+            sub = self.counter("hdr/b", 3)
+            r = self.run_tool("mqtk-pub", "-l", "-t", "hdr/b", "--header", "--fields", "x y z", input=data)
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+            self.assertEqual(self.sentinel_lines(sub, "hdr/b"), objects("x", "y", "z"))
+        with self.subTest("a spreadsheet's CSV: byte order mark, CRLF, spaces"):
+            sub = self.counter("hdr/c", 1)
+            r = self.run_tool("mqtk-pub", "-l", "-t", "hdr/c", "--header",
+                              input=b"\xef\xbb\xbfax, ay\r\n1.5, 2\r\n")
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+            self.assertEqual(self.sentinel_lines(sub, "hdr/c"), [b'{"ax":1.5,"ay":2}'])
+        with self.subTest("a bad header publishes nothing"):
+            before = self.broker.log().count("Received PUBLISH")
+            r = self.run_tool("mqtk-pub", "-l", "-t", "hdr/d", "--header", input=b"ax,ax\n1,2\n")
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr, b"mqtk-pub: --header (line 1): duplicate field name 'ax'\n")
+            self.assertEqual(self.broker.log().count("Received PUBLISH"), before)
+        with self.subTest("--header needs -l"):
+            r = self.run_tool("mqtk-pub", "-t", "hdr/e", "-m", "1", "--header")
+            self.assert_usage_error(r, "--header works on lines: use it with -l")
+
     def test_crlf_lines(self):
         sub = self.counter("crlf", 2)
         data = b"1.5,2,3\r\n0,0,0\r\n-2,1,3\r\n"

@@ -34,23 +34,47 @@ bool is_json_number(std::string_view text) noexcept
 
 LineFields LineFields::parse(std::string_view spec, std::string_view option_name)
 {
+  // Names are separated as the values of a line are: a comma (with
+  // optional whitespace around it) or a run of spaces and tabs.
+  std::vector<std::string_view> names;
+  std::size_t i = 0;
+  auto skip_blanks = [&] {
+    while (i < spec.size() && is_space(spec[i])) {
+      ++i;
+    }
+  };
+  skip_blanks();
+  while (true) {
+    const std::size_t start = i;
+    while (i < spec.size() && spec[i] != ',' && !is_space(spec[i])) {
+      ++i;
+    }
+    names.push_back(spec.substr(start, i - start));
+    skip_blanks();
+    if (i >= spec.size()) {
+      break;
+    }
+    if (spec[i] == ',') {
+      ++i;
+      skip_blanks();
+      if (i >= spec.size()) {
+        names.emplace_back(); // a trailing comma: an empty last name
+        break;
+      }
+    }
+  }
   LineFields fields;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = spec.find(',', start);
-    const std::string_view name = spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start);
+  for (const std::string_view name : names) {
     const std::size_t number = fields.m_names.size() + 1;
     if (name.empty()) {
-      throw UsageError(fmt::format("{}: field name {} is empty (expected names separated by ',', such as ax,ay,az)",
+      throw UsageError(fmt::format("{}: field name {} is empty (expected names separated by ',' or spaces, "
+                                   "such as ax,ay,az)",
                                    option_name, number));
     }
     if (!is_valid_utf8(name)) {
       throw UsageError(fmt::format("{}: field name {} is not valid UTF-8", option_name, number));
     }
     for (char c : name) {
-      if (is_space(c)) {
-        throw UsageError(fmt::format("{}: field name '{}' contains whitespace", option_name, name));
-      }
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
         throw UsageError(fmt::format("{}: field name {} contains a control character", option_name, number));
       }
@@ -65,12 +89,10 @@ LineFields LineFields::parse(std::string_view spec, std::string_view option_name
     prefix.push_back(':');
     fields.m_names.emplace_back(name);
     fields.m_prefixes.push_back(std::move(prefix));
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    start = comma + 1;
   }
-  fields.m_spec = spec;
+  for (const auto& name : fields.m_names) {
+    fields.m_spec += (fields.m_spec.empty() ? "" : ",") + name;
+  }
   return fields;
 }
 

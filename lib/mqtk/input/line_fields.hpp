@@ -19,9 +19,11 @@ public:
   // warning built from problem().
   enum class Result { ok, empty, wrong_count, invalid_utf8 };
 
-  // Parses the comma-separated names; each must be non-empty, unique, valid
-  // UTF-8 and free of whitespace and control characters. Throws UsageError
-  // naming option_name and the problem ("--fields: duplicate field name 'ax'").
+  // Parses the names, separated as a line's values are (commas, with
+  // optional whitespace around them, or runs of spaces and tabs: `ax,ay,az`,
+  // `ax ay az`); each must be non-empty, unique, valid UTF-8 and free of
+  // control characters. Throws UsageError naming option_name and the problem
+  // ("--fields: duplicate field name 'ax'"). Also reads a --header line.
   static LineFields parse(std::string_view spec, std::string_view option_name = "--fields");
 
   // Converts one line (a trailing '\r', as in CRLF input, is ignored) into

@@ -44,7 +44,11 @@ void add_pub_options(CLI::App& app, PubOptions& o)
   g->add_option("--repeat-delay", o.repeat_delay, "Seconds to wait between repeats (default: 0)")
     ->check(CLI::Range(0.0, 31536000.0));
   g->add_option("--fields", o.fields,
-                "With -l: turn each comma- or space-separated line into a JSON object with these keys");
+                "With -l: turn each comma- or space-separated line into a JSON object with these keys "
+                "(separated by commas or spaces)")
+    ->type_name("NAMES");
+  g->add_flag("--header", o.header,
+              "With -l: the first line is a header, skipped with --fields, else its names become the fields");
   add_rule_options(app, o.rules);
 }
 
@@ -179,7 +183,8 @@ class LineConverter
 public:
   LineConverter(const PubOptions& o, const std::optional<LineFields>& fields)
     : m_options(o),
-      m_fields(fields)
+      m_fields(fields),
+      m_header_pending(o.header)
   {
     if (o.json_lines) {
       m_json.emplace(o.topic, o.qos, o.retain);
@@ -201,6 +206,23 @@ public:
       case JsonMessageReader::Result::bad: m_problem = m_json->problem(); return Result::bad;
       }
     }
+    if (m_header_pending) {
+      // --header: skipped with --fields, else it names the fields. A bad
+      // header ends the run before anything is published.
+      m_header_pending = false;
+      if (!m_fields) {
+        std::string_view names = line;
+        if (names.substr(0, 3) == "\xEF\xBB\xBF") {
+          names.remove_prefix(3); // a UTF-8 byte order mark, as spreadsheets write
+        }
+        try {
+          m_fields = LineFields::parse(names, "--header (line 1)");
+        } catch (const UsageError& e) {
+          throw Error(exit_code::failure, e.what()); // bad input, not a bad command line
+        }
+      }
+      return Result::skip;
+    }
     if (!m_fields) {
       return Result::ok;
     }
@@ -221,7 +243,8 @@ public:
 
 private:
   const PubOptions& m_options;
-  const std::optional<LineFields>& m_fields;
+  std::optional<LineFields> m_fields;
+  bool m_header_pending;
   std::optional<JsonMessageReader> m_json;
   std::string m_object;
   std::string m_problem;
@@ -279,6 +302,10 @@ void validate(PubOptions& o)
   }
   if (!o.topic.empty()) {
     validate_publish_topic(o.topic, "-t");
+  }
+  if (o.header && !o.stdin_lines) {
+    throw UsageError(o.json_lines ? "--header works on plain lines: --json-lines lines name their own fields"
+                                  : "--header works on lines: use it with -l");
   }
   if (!o.fields.empty() && !o.stdin_lines) {
     throw UsageError(o.json_lines ? "--fields works on plain lines: --json-lines lines name their own fields"

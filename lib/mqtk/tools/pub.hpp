@@ -28,6 +28,7 @@ struct PubOptions
   int repeat = 1;
   double repeat_delay = 0.0; // seconds
   std::string fields;        // --fields ax,ay,az (with -l)
+  bool header = false;       // --header: the first -l line names the fields
   RuleOptions rules;
 };
 
