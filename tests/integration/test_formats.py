@@ -33,6 +33,17 @@ class FormatsTest(BrokerTestCase):
             self.assertEqual(o["qos"], 0)
             self.assertIs(o["retain"], False)
 
+    def test_format_expressions(self):
+        # %{EXPR} as jq -r prints it: a CSV for a spreadsheet without jq.
+        out = self.receive(["-F", "%t,%{.ax},%{sqrt(.ax*.ax+.ay*.ay)},%{.label},%{.}"],
+                           [b'{"ax":3,"ay":4.0,"label":"s1"}', b"text", b"\x00\x01\xff", b"12.5"])
+        self.assertEqual(out.split(b"\n"), [b'fmt/a,3,5,s1,{"ax":3,"ay":4.0,"label":"s1"}', b"fmt/a,,,,text",
+                                            b"fmt/a,,,,\x00\x01\xff", b"fmt/a,,,,12.5", b""])
+        connections = self.broker.log().count("New client connected")
+        r = self.run_tool("mqtk-sub", "-t", "x", "-F", "%{.ax >}")
+        self.assert_usage_error(r, "-F %{...}: ")
+        self.assertEqual(self.broker.log().count("New client connected"), connections, "refused before connecting")
+
     def test_json_lines_pretty(self):
         out = self.receive(["-j", "--pretty"], [b'{"a": {"b": [1, 2]}}'])
         self.assertTrue(out.startswith(b'{\n\t"tst":\t"'), out)

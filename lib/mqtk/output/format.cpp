@@ -1,5 +1,7 @@
 #include "mqtk/output/format.hpp"
 
+#include <cmath>
+
 #include "mqtk/process/error.hpp"
 #include "mqtk/output/json_text.hpp"
 #include "mqtk/output/timestamp.hpp"
@@ -31,6 +33,35 @@ std::string_view clip(std::string_view text, int precision) noexcept
 }
 
 // printf("%-W.Ps") / ("%W.Ps"): the '0' flag does not apply to strings.
+// A value as `jq -r` prints it; nothing when undefined.
+void append_jq_text(std::string& out, const FieldValue& v)
+{
+  switch (v.kind) {
+  case FieldValue::Kind::undefined: break;
+  case FieldValue::Kind::null: out += "null"; break;
+  case FieldValue::Kind::boolean: out += v.boolean ? "true" : "false"; break;
+  case FieldValue::Kind::number:
+    // Integers in full, as jq does (1e16 is 10000000000000000), others in
+    // the shortest form that reads back the same.
+    if (v.number == std::floor(v.number) && std::abs(v.number) < 1e17) {
+      fmt::format_to(std::back_inserter(out), "{:.0f}", v.number);
+    } else {
+      fmt::format_to(std::back_inserter(out), "{}", v.number);
+    }
+    break;
+  case FieldValue::Kind::string: out.append(v.text); break;
+  case FieldValue::Kind::compound: {
+    // On one line, as jq prints it.
+    const std::size_t mark = out.size();
+    if (!append_minified_json(out, v.text)) {
+      out.resize(mark);
+      out.append(v.text);
+    }
+    break;
+  }
+  }
+}
+
 void append_string_field(std::string& out, const Token& t, std::string_view text)
 {
   text = clip(text, t.precision);
@@ -168,7 +199,33 @@ OutputFormat OutputFormat::compile(std::string_view format, bool pretty, bool eo
   while (i < format.size()) {
     char c = format[i];
     std::size_t start = i;
-    if (c == '%') {
+    if (c == '%' && i + 1 < format.size() && format[i + 1] == '{') {
+      // %{EXPR}: up to the first '}' outside a quoted string.
+      std::size_t j = i + 2;
+      char quote = 0;
+      for (; j < format.size(); ++j) {
+        if (quote != 0) {
+          if (format[j] == '\\') {
+            ++j;
+          } else if (format[j] == quote) {
+            quote = 0;
+          }
+        } else if (format[j] == '"' || format[j] == '\'') {
+          quote = format[j];
+        } else if (format[j] == '}') {
+          break;
+        }
+      }
+      if (j >= format.size()) {
+        bad_format("%{ without its closing }", start, format);
+      }
+      Token t;
+      t.kind = Token::Kind::expression;
+      t.expression = f.m_expressions.size();
+      f.m_expressions.push_back(FilterExpression::parse(format.substr(i + 2, j - i - 2), "-F %{...}"));
+      f.m_tokens.push_back(std::move(t));
+      i = j + 1;
+    } else if (c == '%') {
       Token t;
       t.kind = Token::Kind::conversion;
       ++i;
@@ -298,10 +355,18 @@ void OutputFormat::render(const MessageView& m, std::chrono::system_clock::time_
   }
 
   bool have_tm = false;
+  bool have_payload = false;
   std::tm tm{};
   for (const Token& t : m_tokens) {
     switch (t.kind) {
     case Token::Kind::literal: out.append(t.text); break;
+    case Token::Kind::expression:
+      if (!have_payload) {
+        m_payload.reset(m);
+        have_payload = true;
+      }
+      append_jq_text(out, m_expressions[t.expression].evaluate(m_payload));
+      break;
     case Token::Kind::nanoseconds: fmt::format_to(std::back_inserter(out), "{:09}", subsecond_nanoseconds(time)); break;
     case Token::Kind::strftime:
       if (!have_tm) {

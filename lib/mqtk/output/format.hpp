@@ -1,6 +1,8 @@
 #pragma once
 
 #include "mqtk/mqtt/message.hpp"
+#include "mqtk/rules/filter_expression.hpp"
+#include "mqtk/rules/payload_value.hpp"
 
 #include <chrono>
 #include <string>
@@ -25,8 +27,12 @@ public:
   static OutputFormat json_lines(bool pretty);
 
   // Compiles a -F format: mosquitto's % conversions with flags, width and
-  // precision, @ strftime sequences, \ escapes; '\n' follows unless !eol.
-  // Throws UsageError naming the bad sequence and its position.
+  // precision, @ strftime sequences, \ escapes, and mqtk's %{EXPR}: the
+  // value of an expression of the expression language (rules/
+  // filter_expression), as `jq -r` prints it (strings without quotes,
+  // numbers, true/false/null, objects and arrays as JSON, nothing when
+  // undefined); '\n' follows unless !eol. Throws UsageError naming the bad
+  // sequence and its position.
   static OutputFormat compile(std::string_view format, bool pretty, bool eol = true);
 
   // Appends the rendering of `message`, received at `time`, to `out`.
@@ -38,7 +44,7 @@ public:
 
   struct Token
   {
-    enum class Kind { literal, conversion, strftime, nanoseconds };
+    enum class Kind { literal, conversion, strftime, nanoseconds, expression };
     Kind kind = Kind::literal;
     std::string text; // literal bytes, or the strftime format ("%c")
     char conversion = 0;
@@ -46,6 +52,7 @@ public:
     char pad = ' ';
     int width = 0;
     int precision = -1;
+    std::size_t expression = 0; // index into m_expressions (kind expression)
   };
 
 private:
@@ -56,6 +63,10 @@ private:
   bool m_pretty = false;
   bool m_warnings = true;
   std::vector<Token> m_tokens;
+  std::vector<FilterExpression> m_expressions; // the %{EXPR} of -F
+  // The payload the expressions read, once per message (render is called
+  // from one thread at a time).
+  mutable PayloadValue m_payload{MessageView{}};
 };
 
 // Appends mosquitto's %j / %J object for `message` (see README for where

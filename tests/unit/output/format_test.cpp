@@ -264,3 +264,23 @@ TEST_CASE("JSON Lines (-j)")
            "\n\t\"retain\":\tfalse,\n\t\"payload\":\t{\n\t\t\"a\":\t1\n\t}\n}\n");
   CHECK(render(pj, msg("\xff")).find("\"payload_base64\":\t\"/w==\"") != std::string::npos);
 }
+
+TEST_CASE("-F: %{EXPR} prints an expression's value as jq -r would")
+{
+  const auto json = msg(R"({"ax":-3,"ay":1.50,"name":"b\u00f6b","ok":true,"n":null,"o":{ "a" : [1, 2] },"big":1e16})");
+  CHECK(fmt_render("%t,%{.ax},%{sqrt(.ax*.ax)},%{.ay},%{.name},%{.ok},%{.n},%{.o},%{.big}", json)
+        == "a/b,-3,3,1.5,b\xC3\xB6"
+           "b,true,null,{\"a\":[1,2]},10000000000000000\n");
+  CHECK(fmt_render("%{.missing}|%{.ax > 1}|%{.ax / 0}|%{topic}|%{.o.a[1]}", json) == "|false||a/b|2\n");
+  CHECK(fmt_render("%{sqrt(2)}", json) == "1.4142135623730951\n");
+  // Text and binary payloads: fields are undefined, the root is the payload.
+  CHECK(fmt_render("[%{.ax}][%{.}]", msg("plain text")) == "[][plain text]\n");
+  CHECK(fmt_render("[%{.ax}][%{. * 2}]", msg("21")) == "[][42]\n");
+  CHECK(fmt_render("[%{.ax}]", msg("\xFF\x00\x01")) == "[]\n");
+  // A '}' inside a quoted string belongs to the expression.
+  CHECK(fmt_render(R"(%{.["a}b"]})", msg(R"({"a}b":7})")) == "7\n");
+  // mosquitto's sequences keep their meaning; %% then { is literal.
+  CHECK(fmt_render("%%{x} %t", json) == "%{x} a/b\n");
+  CHECK(format_error("%{.ax") == "-F: %{ without its closing } at position 1 in '%{.ax'");
+  CHECK(format_error("%{.ax >}").rfind("-F %{...}: ", 0) == 0);
+}
