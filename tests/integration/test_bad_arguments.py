@@ -26,6 +26,48 @@ class BadArgumentsTest(BrokerTestCase):
         return lines[0]
 
     # Both tools ---------------------------------------------------------
+    def test_plain_words(self):
+        # Each names the flag, what it takes and, where one exists, a
+        # suggestion; never the parser's own text.
+        cases = [
+            ("mqtk-sub", ["-t", "a", "--cooldown", "-3"], "mqtk-sub: --cooldown: expected seconds, 0 or more, not '-3'"),
+            ("mqtk-sub", ["-t", "a", "-q", "one"], "mqtk-sub: -q/--qos: expected 0, 1 or 2, not 'one'"),
+            ("mqtk-pub", ["-t", "a", "-m", "x", "-q", "3"], "mqtk-pub: -q/--qos: expected 0, 1 or 2, not '3'"),
+            ("mqtk-sub", ["-t", "a", "--qso", "1"], "mqtk-sub: unknown option '--qso'; did you mean --qos?"),
+            ("mqtk-sub", ["-t", "a", "--retain-only"], "mqtk-sub: unknown option '--retain-only'; did you mean --retained-only?"),
+            ("mqtk-sub", ["-t", "a", "--bogus"], "mqtk-sub: unknown option '--bogus'"),
+            ("mqtk-pub", ["-t", "a", "-m", "a", "-m", "b"], "mqtk-pub: -m/--message was given more than once; it takes one value"),
+            ("mqtk-sub", ["-t", "a", "--where", "-W", "0.2"],
+             "mqtk-sub: --where: expected a value, not the option '-W' (give --where's value right after it)"),
+            ("mqtk-sub", ["-t", "a", "-C"], "mqtk-sub: -C/--count needs a value: COUNT"),
+            ("mqtk-sub", ["-t", "a", "-C", "0"], "mqtk-sub: -C/--count: expected a count of at least 1, not '0'"),
+            ("mqtk-sub", ["-t", "a", "-W", "0"], "mqtk-sub: -W/--timeout: expected seconds above 0, not '0'"),
+            ("mqtk-sub", ["-t", "a", "-W", "soon"], "mqtk-sub: -W/--timeout: expected seconds above 0, not 'soon'"),
+            ("mqtk-sub", ["-t", "a", "-p", "0"], "mqtk-sub: -p/--port: expected a port from 1 to 65535, not '0'"),
+            ("mqtk-pub", ["-t", "a", "-m", "x", "-k", "3"], "mqtk-pub: -k/--keepalive: expected seconds from 5 to 65535, not '3'"),
+            ("mqtk-sub", ["-t", "a", "--random-filter", "200"],
+             "mqtk-sub: --random-filter: expected a percentage above 0, up to 100, not '200'"),
+            ("mqtk-sub", ["-t", "a", "--exec-on", "sometimes", "--exec", "true"],
+             "mqtk-sub: --exec-on: expected message or alert, not 'sometimes'"),
+            ("mqtk-sys-monitor", ["--format", "jsn"],
+             "mqtk-sys-monitor: --format: expected live, text, json or prometheus, not 'jsn' (did you mean json?)"),
+            ("mqtk-sub", ["-t", "a", "extra"],
+             "mqtk-sub: unexpected argument 'extra' (each option takes one value; quote a value with spaces)"),
+        ]
+        for name, args, message in cases:
+            with self.subTest(args=args):
+                self.assertEqual(self.check(name, args), message)
+
+    def test_help_names_the_values(self):
+        for name in ("mqtk-pub", "mqtk-sub", "mqtk-retain-clear", "mqtk-sys-monitor"):
+            r = self.run_tool(name, "--help", port=False)
+            text = r.stdout.decode()
+            for raw in ("FLOAT", "INT:", "TEXT", "POSITIVE", "UINT", " in ["):
+                self.assertNotIn(raw, text, f"{name} --help shows the parser's '{raw}'")
+        text = self.run_tool("mqtk-sub", "--help", port=False).stdout.decode()
+        for shown in ("-p,--port PORT", "-q,--qos QOS", "-W,--timeout SECONDS", "--where EXPR", "-t,--topic FILTER"):
+            self.assertIn(shown, text)
+
     def test_exec_on(self):
         self.check("mqtk-sub", ["-t", "a", "--exec-on", "alert", "--exec", "true"],
                    "mqtk-sub: --exec-on alert needs --alert-when EXPR (the condition that raises an alert)")

@@ -1,4 +1,5 @@
 #include "mqtk/connection/options.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include "mqtk/process/error.hpp"
 #include "mqtk/mqtt/topic.hpp"
@@ -17,59 +18,91 @@ namespace mqtk {
 void add_connection_options(CLI::App& app, ConnectionOptions& o)
 {
   auto* g = app.add_option_group("Connection", "Reaching the broker (same flags as mosquitto's clients)");
-  g->add_option("-h,--host", o.host, "Broker host name or address (default: localhost)");
+  g->add_option("-h,--host", o.host, "Broker host name or address (default: localhost)")
+    ->type_name("HOST");
   g->add_option("-p,--port", o.port, "Broker port (default: 1883, 8883 with TLS)")
-    ->check(CLI::Range(1, 65535));
+    ->check(integer_in(1, 65535, "a port from 1 to 65535"))
+    ->type_name("PORT");
   g->add_option("-L,--url", o.url,
-                "Broker as a URL: mqtt[s]://[user[:pass]@]host[:port]/topic, or ws[s]://host[:port]/path");
-  g->add_option("-i,--id", o.id, "Client id (default: the tool's name, process id and random digits)");
-  g->add_option("-I,--id-prefix", o.id_prefix, "Client id prefix; the process id is appended");
+                "Broker as a URL: mqtt[s]://[user[:pass]@]host[:port]/topic, or ws[s]://host[:port]/path")
+    ->type_name("URL");
+  g->add_option("-i,--id", o.id, "Client id (default: the tool's name, process id and random digits)")
+    ->type_name("ID");
+  g->add_option("-I,--id-prefix", o.id_prefix, "Client id prefix; the process id is appended")
+    ->type_name("PREFIX");
   g->add_option("-k,--keepalive", o.keepalive, "Keepalive interval in seconds, 5 to 65535 (default: 60)")
-    ->check(CLI::Range(5, 65535));
+    ->check(integer_in(5, 65535, "seconds from 5 to 65535"))
+    ->type_name("SECONDS");
   g->add_flag("-c,--disable-clean-session", o.disable_clean_session,
               "Keep the session on the broker after disconnecting (needs -i)");
   g->add_option("-x,--session-expiry-interval", o.session_expiry,
-                "MQTT 5 session expiry in seconds; -1 or 4294967295: never");
+                "MQTT 5 session expiry in seconds; -1 or 4294967295: never")
+    ->type_name("SECONDS");
   g->add_option("-V,--protocol-version", o.protocol_version,
-                "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311)");
-  g->add_option("-u,--username", o.username, "User name");
-  g->add_option("-P,--pw", o.password, "Password (never printed)");
-  g->add_option("--will-topic", o.will_topic, "Topic of the will message");
-  g->add_option("--will-payload", o.will_payload, "Payload of the will message");
-  g->add_option("--will-qos", o.will_qos, "QoS of the will message")->check(CLI::Range(0, 2));
+                "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311)")
+    ->type_name("VERSION");
+  g->add_option("-u,--username", o.username, "User name")
+    ->type_name("USER");
+  g->add_option("-P,--pw", o.password, "Password (never printed)")
+    ->type_name("PASSWORD");
+  g->add_option("--will-topic", o.will_topic, "Topic of the will message")
+    ->type_name("TOPIC");
+  g->add_option("--will-payload", o.will_payload, "Payload of the will message")
+    ->type_name("PAYLOAD");
+  g->add_option("--will-qos", o.will_qos, "QoS of the will message")
+    ->check(integer_in(0, 2, "0, 1 or 2"))
+    ->type_name("QOS");
   g->add_flag("--will-retain", o.will_retain, "Retain the will message");
   g->add_flag("-d,--debug", o.debug, "Print connection events on stderr");
   g->add_flag("--quiet", o.quiet, "Print no error messages");
   g->add_option("--connect-timeout", o.connect_timeout, "Seconds to wait for the connection (default: 30)")
-    ->check(CLI::PositiveNumber);
+    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->type_name("SECONDS");
   g->add_option("-M", o.max_inflight, "Most QoS 1 and 2 messages in flight at once (default: 20)")
-    ->check(CLI::Range(1, 65535));
+    ->check(integer_in(1, 65535, "a number from 1 to 65535"))
+    ->type_name("N");
   g->add_flag("--nodelay", o.nodelay, "Disable Nagle's algorithm (always disabled by Paho)");
 
   auto* t = app.add_option_group("TLS", "Encrypted connections (server certificate verified unless --insecure)");
-  t->add_option("--cafile", o.cafile, "File of trusted CA certificates (PEM)");
-  t->add_option("--capath", o.capath, "Directory of trusted CA certificates");
-  t->add_option("--cert", o.cert, "Client certificate (PEM)");
-  t->add_option("--key", o.key, "Client private key (PEM)");
-  t->add_option("--keyform", o.keyform, "Key format: pem (engine is not supported)");
-  t->add_option("--ciphers", o.ciphers, "OpenSSL cipher list");
-  t->add_option("--tls-version", o.tls_version, "tlsv1.3, tlsv1.2 or tlsv1.1");
-  t->add_option("--tls-alpn", o.tls_alpn, "ALPN protocol to ask for");
+  t->add_option("--cafile", o.cafile, "File of trusted CA certificates (PEM)")
+    ->type_name("FILE");
+  t->add_option("--capath", o.capath, "Directory of trusted CA certificates")
+    ->type_name("DIR");
+  t->add_option("--cert", o.cert, "Client certificate (PEM)")
+    ->type_name("FILE");
+  t->add_option("--key", o.key, "Client private key (PEM)")
+    ->type_name("FILE");
+  t->add_option("--keyform", o.keyform, "Key format: pem (engine is not supported)")
+    ->type_name("FORMAT");
+  t->add_option("--ciphers", o.ciphers, "OpenSSL cipher list")
+    ->type_name("LIST");
+  t->add_option("--tls-version", o.tls_version, "tlsv1.3, tlsv1.2 or tlsv1.1")
+    ->type_name("VERSION");
+  t->add_option("--tls-alpn", o.tls_alpn, "ALPN protocol to ask for")
+    ->type_name("PROTOCOL");
   t->add_flag("--insecure", o.insecure, "Do not check the server's host name (unsafe)");
   t->add_flag("--tls-use-os-certs", o.tls_use_os_certs, "Trust the system's CA certificates");
 
   auto* u = app.add_option_group("Unsupported",
                                  "Accepted for mosquitto compatibility; refused before connecting");
-  u->add_option("-A", o.bind_address, "Bind address (not supported by Paho)");
-  u->add_option("--unix", o.unix_socket, "Unix socket (not supported by Paho)");
-  u->add_option("--proxy", o.proxy, "SOCKS5 proxy (not supported by Paho)");
-  u->add_option("--tls-engine", o.tls_engine, "OpenSSL engine (not supported)");
-  u->add_option("--tls-engine-kpass-sha1", o.tls_engine_kpass_sha1, "Engine key password (not supported)");
-  u->add_option("--psk", o.psk, "TLS-PSK key (not supported yet)");
-  u->add_option("--psk-identity", o.psk_identity, "TLS-PSK identity (not supported yet)");
+  u->add_option("-A", o.bind_address, "Bind address (not supported by Paho)")
+    ->type_name("ADDRESS");
+  u->add_option("--unix", o.unix_socket, "Unix socket (not supported by Paho)")
+    ->type_name("PATH");
+  u->add_option("--proxy", o.proxy, "SOCKS5 proxy (not supported by Paho)")
+    ->type_name("URL");
+  u->add_option("--tls-engine", o.tls_engine, "OpenSSL engine (not supported)")
+    ->type_name("ENGINE");
+  u->add_option("--tls-engine-kpass-sha1", o.tls_engine_kpass_sha1, "Engine key password (not supported)")
+    ->type_name("HASH");
+  u->add_option("--psk", o.psk, "TLS-PSK key (not supported yet)")
+    ->type_name("KEY");
+  u->add_option("--psk-identity", o.psk_identity, "TLS-PSK identity (not supported yet)")
+    ->type_name("IDENTITY");
   u->add_option("-D,--property", o.properties, "MQTT 5 property (not supported yet)")
     ->expected(3)
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+    ->type_name("COMMAND NAME VALUE");
 }
 
 int parse_protocol_version(std::string_view text)

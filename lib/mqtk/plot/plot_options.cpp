@@ -1,4 +1,5 @@
 #include "mqtk/plot/plot_options.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include "mqtk/process/error.hpp"
 
@@ -15,7 +16,7 @@ void add_plot_options(CLI::App& app, PlotOptions& o)
   g->add_option("--plot", o.plot,
                 "Chart EXPR over time, one line per topic and expression (repeatable, or EXPR,EXPR...)")
     ->type_name("EXPR")
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
   g->add_option("--plot-svg", o.svg, "At exit write the chart to FILE as SVG (instead of the live view off a terminal)")
     ->type_name("FILE");
   g->add_option("--window", o.window, "Seconds of history kept and shown (default: 60)")->type_name("SECONDS");

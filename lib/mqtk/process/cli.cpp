@@ -2,6 +2,7 @@
 
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/process/error.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include <cstdio>
 #include <exception>
@@ -65,6 +66,7 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
   };
   try {
     spec.declare(app);
+    refuse_option_names_as_values(app);
     argc = take_rest_arguments(spec, argc, argv);
     try {
       app.parse(argc, argv);
@@ -75,7 +77,7 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
       fmt::print("{}\n", e.what());
       finish(exit_code::ok);
     } catch (const CLI::ParseError& e) {
-      throw UsageError(e.what());
+      throw UsageError(plain_parse_error(e, app));
     }
     finish(spec.run());
   } catch (const UsageError& e) {

@@ -1,4 +1,5 @@
 #include "mqtk/rules/message_rules.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include "mqtk/process/error.hpp"
 #include "mqtk/mqtt/topic.hpp"
@@ -13,16 +14,24 @@ namespace mqtk {
 void add_rule_options(CLI::App& app, RuleOptions& o)
 {
   auto* g = app.add_option_group("Filters and alerts", "Conditions on the payload (see EXPRESSIONS in the manual)");
-  g->add_option("--where", o.where, "Only messages matching EXPR, e.g. 'abs(.ax) > 1.5'");
-  g->add_option("--alert-topic", o.alert_topic, "Publish an alert to this topic when --alert-when holds");
-  g->add_option("--alert-when", o.alert_when, "Condition that raises an alert, e.g. '.temp > 30'");
+  g->add_option("--where", o.where, "Only messages matching EXPR, e.g. 'abs(.ax) > 1.5'")
+    ->type_name("EXPR");
+  g->add_option("--alert-topic", o.alert_topic, "Publish an alert to this topic when --alert-when holds")
+    ->type_name("TOPIC");
+  g->add_option("--alert-when", o.alert_when, "Condition that raises an alert, e.g. '.temp > 30'")
+    ->type_name("EXPR");
   g->add_option("--alert-message", o.alert_message,
-                "Alert payload template: {topic} {payload} {tst} {.path} (default: a JSON object)");
+                "Alert payload template: {topic} {payload} {tst} {.path} (default: a JSON object)")
+    ->type_name("TEMPLATE");
   g->add_flag("--edge", o.edge, "Alert only when the condition turns from false to true");
-  g->add_option("--rearm", o.rearm, "After an alert, wait for this condition before the next one (hysteresis)");
-  g->add_option("--cooldown", o.cooldown, "Seconds without alerts after an alert")->check(CLI::NonNegativeNumber);
+  g->add_option("--rearm", o.rearm, "After an alert, wait for this condition before the next one (hysteresis)")
+    ->type_name("EXPR");
+  g->add_option("--cooldown", o.cooldown, "Seconds without alerts after an alert")
+    ->check(number_in(0, 31536000, "seconds, 0 or more"))
+    ->type_name("SECONDS");
   g->add_option("--rate", o.rate, "At most N data messages per second (excess dropped)")
-    ->check(CLI::Range(0.000001, 1e9));
+    ->check(number_in(0, 1e9, "messages per second above 0", true))
+    ->type_name("N");
 }
 
 MessageRules MessageRules::compile(const RuleOptions& o, bool alerts_run_commands)

@@ -1,4 +1,5 @@
 #include "mqtk/tools/pub.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/process/error.hpp"
@@ -26,23 +27,30 @@ void add_pub_options(CLI::App& app, PubOptions& o)
 {
   add_connection_options(app, o.connection);
   auto* g = app.add_option_group("Publishing");
-  g->add_option("-t,--topic", o.topic, "Topic to publish to");
+  g->add_option("-t,--topic", o.topic, "Topic to publish to")
+    ->type_name("TOPIC");
   // A second -m or -f is refused, as in mosquitto (only one message).
-  g->add_option("-m,--message", o.message, "Message payload")->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+  g->add_option("-m,--message", o.message, "Message payload")->multi_option_policy(CLI::MultiOptionPolicy::Throw)
+    ->type_name("MESSAGE");
   g->add_option("-f,--file", o.file, "Send the contents of a file as one message (binary-safe)")
-    ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+    ->multi_option_policy(CLI::MultiOptionPolicy::Throw)
+    ->type_name("FILE");
   g->add_flag("-s,--stdin-file", o.stdin_whole, "Send all of stdin as one message");
   g->add_flag("-l,--stdin-line", o.stdin_lines, "Send each line of stdin as a message, as lines arrive");
   g->add_flag("--json-lines", o.json_lines,
                "Send each stdin line, a JSON object as mqtk-sub -j prints (topic, payload or payload_base64, "
                "qos, retain), as a message; -t, -q and -r are defaults for lines that do not say");
   g->add_flag("-n,--null-message", o.null_message, "Send a zero-length message");
-  g->add_option("-q,--qos", o.qos, "Quality of service: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
+  g->add_option("-q,--qos", o.qos, "Quality of service: 0, 1 or 2 (default: 0)")
+    ->check(integer_in(0, 2, "0, 1 or 2"))
+    ->type_name("QOS");
   g->add_flag("-r,--retain", o.retain, "Ask the broker to retain the message");
   g->add_option("--repeat", o.repeat, "Publish the message N times (with -m, -f, -s or -n)")
-    ->check(CLI::Range(1, std::numeric_limits<int>::max()));
+    ->check(integer_in(1, 2147483647, "a count of at least 1"))
+    ->type_name("N");
   g->add_option("--repeat-delay", o.repeat_delay, "Seconds to wait between repeats (default: 0)")
-    ->check(CLI::Range(0.0, 31536000.0));
+    ->check(number_in(0, 31536000, "seconds, 0 or more"))
+    ->type_name("SECONDS");
   g->add_option("--fields", o.fields,
                 "With -l: turn each comma- or space-separated line into a JSON object with these keys "
                 "(separated by commas or spaces)")

@@ -1,4 +1,5 @@
 #include "mqtk/tools/retain_clear.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/mqtt/topic.hpp"
@@ -51,28 +52,36 @@ void add_retain_clear_options(CLI::App& app, RetainClearOptions& o)
   add_connection_options(app, o.connection);
   auto* g = app.add_option_group("Selecting");
   g->add_option("-t,--topic", o.topics, "Clear retained messages matching this filter (repeatable; '#' for all)")
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false)
+    ->type_name("FILTER");
   g->add_option("-T,--filter-out", o.excludes, "Keep retained messages matching this filter (repeatable)")
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  g->add_option("--where", o.where, "Clear only messages whose payload matches this expression");
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false)
+    ->type_name("FILTER");
+  g->add_option("--where", o.where, "Clear only messages whose payload matches this expression")
+    ->type_name("EXPR");
   g->add_option("--max", o.max, "Clear nothing when more than N topics match")
-    ->check(CLI::Range(std::size_t{0}, std::numeric_limits<std::size_t>::max()));
+    ->check(integer_in(0, std::numeric_limits<long long>::max(), "a count, 0 or more"))
+    ->type_name("N");
   auto* r = app.add_option_group("Running");
   r->add_flag("--dry-run", o.dry_run, "List what would be cleared (topic, payload size); change nothing");
   r->add_option("--backup", o.backup,
                 "Before clearing, write every message to this new file as JSON Lines (mqtk-pub --json-lines "
-                "restores it)");
+                "restores it)")
+    ->type_name("FILE");
   r->add_flag("-y,--yes", o.yes, "Do not ask for confirmation on a terminal");
   r->add_flag("-j,--json", o.json, "Report on stdout as JSON Lines: one object per topic, then the totals");
   r->add_option("--quiet-time", o.quiet_time,
                 "Take the listing as complete after this many seconds without a message, instead of the "
                 "end marker (for brokers that reorder)")
-    ->check(CLI::Range(0.001, 31536000.0));
+    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->type_name("SECONDS");
   r->add_option("--timeout", o.timeout, "Give up after this many seconds in all (exit 27)")
-    ->check(CLI::Range(0.001, 31536000.0));
+    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->type_name("SECONDS");
   r->add_option("--marker-topic", o.marker_topic,
                 "Topic of the end marker (default: mqtk-retain-clear/CLIENT-ID); must be one this client may "
-                "publish and subscribe to");
+                "publish and subscribe to")
+    ->type_name("TOPIC");
 }
 
 void validate(RetainClearOptions& o)

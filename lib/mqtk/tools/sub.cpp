@@ -1,4 +1,5 @@
 #include "mqtk/tools/sub.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include "mqtk/process/alarm.hpp"
 #include "mqtk/connection/connection.hpp"
@@ -35,27 +36,36 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   add_connection_options(app, o.connection);
   auto* g = app.add_option_group("Subscribing");
   g->add_option("-t,--topic", o.topics, "Topic filter to subscribe to (repeatable)")
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false)
+    ->type_name("FILTER");
   g->add_option("-T,--filter-out", o.filter_out, "Do not print messages matching this filter (repeatable)")
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false)
+    ->type_name("FILTER");
   g->add_option("-U,--unsubscribe", o.unsubscribe, "Unsubscribe from this filter (repeatable)")
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  g->add_option("-q,--qos", o.qos, "Subscription QoS: 0, 1 or 2 (default: 0)")->check(CLI::Range(0, 2));
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false)
+    ->type_name("FILTER");
+  g->add_option("-q,--qos", o.qos, "Subscription QoS: 0, 1 or 2 (default: 0)")
+    ->check(integer_in(0, 2, "0, 1 or 2"))
+    ->type_name("QOS");
   g->add_option("-C,--count", o.count, "Exit after printing this many messages")
-    ->check(CLI::Range(1, std::numeric_limits<int>::max()));
+    ->check(integer_in(1, 2147483647, "a count of at least 1"))
+    ->type_name("COUNT");
   g->add_option("-W,--timeout", o.timeout, "Exit with code 27 after this many seconds")
-    ->check(CLI::Range(0.001, 31536000.0));
+    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->type_name("SECONDS");
   g->add_flag("-R,--no-stale", o.no_stale, "Do not print retained (stale) messages");
   g->add_flag("--retained-only", o.retained_only,
               "Print only retained messages; exit at the first message that is not");
   g->add_flag("-E,--exit-after-subscribe", o.exit_after_subscribe, "Exit once the subscriptions are acknowledged");
   g->add_flag("--remove-retained", o.remove_retained, "Clear each retained message received (-T excludes)");
   g->add_option("--random-filter", o.random_filter, "Print only this percentage of messages, at random")
-    ->check(CLI::Range(0.1, 100.0));
+    ->check(number_in(0, 100, "a percentage above 0, up to 100", true))
+    ->type_name("PERCENT");
   auto* out = app.add_option_group("Output");
   out->add_flag("-v,--verbose", o.verbose, "Print the topic before each payload");
   out->add_flag("-N,--no-eol", o.no_eol, "Print no newline after each payload");
-  out->add_option("-F,--format", o.format, "Output format (mosquitto's %, @ and \\ sequences)");
+  out->add_option("-F,--format", o.format, "Output format (mosquitto's %, @ and \\ sequences)")
+    ->type_name("FORMAT");
   out->add_flag("-j,--json", o.json, "Print JSON Lines: tst, topic, qos, retain, payload");
   out->add_flag("--pretty", o.pretty, "Indent JSON output (-j, %j, %J) over several lines");
   add_rule_options(app, o.rules);
@@ -67,12 +77,13 @@ void add_sub_options(CLI::App& app, SubOptions& o)
                 "--exec-on alert), without a shell: "
                 "the payload on its stdin, MQTT_TOPIC, MQTT_QOS and MQTT_RETAIN in its environment");
   e->add_option("--exec-jobs", o.exec_jobs, "Most --exec commands running at once (default: 1)")
-    ->check(CLI::Range(1, 1024));
+    ->check(integer_in(1, 1024, "a number from 1 to 1024"))
+    ->type_name("N");
   e->add_option("--exec-on", o.exec_on,
                 "Run --exec for each message (default) or once per alert of --alert-when (after --edge, --rearm, "
                 "--cooldown), with the message that raised it")
     ->type_name("message|alert")
-    ->check(CLI::IsMember({"message", "alert"}).description(""));
+    ->check(one_of({"message", "alert"}));
 }
 
 void validate(SubOptions& o)

@@ -1,4 +1,5 @@
 #include "mqtk/tools/sys_monitor.hpp"
+#include "mqtk/process/option_values.hpp"
 
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/mqtt/topic.hpp"
@@ -52,26 +53,34 @@ void add_sys_monitor_options(CLI::App& app, SysMonitorOptions& o)
 {
   add_connection_options(app, o.connection);
   auto* g = app.add_option_group("Monitoring");
-  g->add_option("-t,--topic", o.topic, "$SYS filter to watch (default: $SYS/#)");
+  g->add_option("-t,--topic", o.topic, "$SYS filter to watch (default: $SYS/#)")
+    ->type_name("FILTER");
   g->add_flag("--once", o.once,
               "Print one snapshot once rates are known (two or three rounds), then exit with a Nagios status");
   g->add_option("--timeout", o.timeout, "Seconds to wait for the first $SYS (with --once: for the snapshot; default: 30)")
-    ->check(CLI::Range(0.001, 31536000.0));
+    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->type_name("SECONDS");
   auto* out = app.add_option_group("Output");
   out->add_flag("-j,--json", o.json, "Print snapshots as JSON Lines (same as --format json)");
   out->add_option("--format", o.format,
                   "live (full-screen, the default on a terminal), text (the default otherwise), json or prometheus")
-    ->check(CLI::IsMember({"live", "text", "json", "prometheus"}));
+    ->check(one_of({"live", "text", "json", "prometheus"}))
+    ->type_name("FORMAT");
   out->add_option("--output", o.output,
                   "Write each snapshot to FILE instead of stdout, replacing it atomically (for node_exporter's "
-                  "textfile collector)");
+                  "textfile collector)")
+    ->type_name("FILE");
   out->add_option("--listen", o.listen,
-                  "Serve the Prometheus metrics at http://HOST:PORT/metrics ([HOST:]PORT; host default 127.0.0.1)");
+                  "Serve the Prometheus metrics at http://HOST:PORT/metrics ([HOST:]PORT; host default 127.0.0.1)")
+    ->type_name("[HOST:]PORT");
   auto* c = app.add_option_group("Checks", "Conditions on the snapshot, e.g. '.clients.connected > 100'");
-  c->add_option("--warn-when", o.warn_when, "WARNING when this holds (Nagios status 1 with --once)");
-  c->add_option("--alert-when", o.alert_when, "CRITICAL when this holds (Nagios status 2 with --once)");
+  c->add_option("--warn-when", o.warn_when, "WARNING when this holds (Nagios status 1 with --once)")
+    ->type_name("EXPR");
+  c->add_option("--alert-when", o.alert_when, "CRITICAL when this holds (Nagios status 2 with --once)")
+    ->type_name("EXPR");
   c->add_option("--alert-topic", o.alert_topic,
-                "Without --once: also publish each warning and alert (once per false-to-true turn) to this topic");
+                "Without --once: also publish each warning and alert (once per false-to-true turn) to this topic")
+    ->type_name("TOPIC");
 }
 
 int sys_monitor_usage_exit_code(int argc, char** argv)
