@@ -258,6 +258,58 @@ class PlotTest(BrokerTestCase):
         self.assertIn("no values received", ["".join(t.itertext()) for t in root.iter(SVG + "text")])
         self.assertEqual(os.listdir(d), ["empty.svg"], "no temporary file left")
 
+    def test_svg_off_a_terminal_stays_bounded(self):
+        # Off a terminal nothing redraws: quiet series must still leave, so
+        # that a new topic finds room under the 64-series cap.
+        d = self.tempdir()
+        svg = os.path.join(d, "cap.svg")
+        p = self.spawn_sub("-t", "cap/#", "--plot", ".", "--window", "1", "--plot-svg", svg, "-C", str(64 + 5))
+        for i in range(64):
+            self.run_tool("mqtk-pub", "-t", f"cap/{i}", "-m", str(i))
+        # The window is 1 s: these 64 series are out of it once it has passed
+        # (a bounded wait for time itself to pass, not for a condition).
+        time.sleep(1.3)
+        for v in range(5):
+            self.run_tool("mqtk-pub", "-t", "cap/late", "-m", str(v))
+        code, _, err = self.finish(p)
+        self.assertEqual(code, 0, err)
+        paths = [e for e in ET.parse(svg).getroot().iter(SVG + "path") if e.get("class") == "series"]
+        self.assertIn("cap/late", [e.get("data-topic") for e in paths])
+        late = next(e for e in paths if e.get("data-topic") == "cap/late")
+        self.assertEqual(late.get("data-points"), "5")
+
+    def run_on_pty(self, argv, env):
+        """Runs a tool with stdout on a pseudo-terminal; returns (exit code, stderr)."""
+        import pty
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                               timeout=TIMEOUT, env=env, cwd=self.cwd)
+        finally:
+            os.close(slave)
+            os.close(master)
+        return p.returncode, p.stderr.decode(errors="replace")
+
+    def test_live_chart_refusals_on_a_terminal(self):
+        # Checked before connecting: nothing is cleared or published by a run
+        # that cannot draw.
+        base = [tool("mqtk-sub"), "-p", self.port, "-t", "lab/x", "--plot", ".x"]
+        env = dict(os.environ, TERM="no-such-terminal", LANG="C.UTF-8")
+        code, err = self.run_on_pty(base + ["--remove-retained"], env)
+        self.assertEqual(code, 1)
+        self.assertEqual(err, "mqtk-sub: --plot: cannot drive this terminal (TERM=no-such-terminal); with "
+                              "--plot-svg FILE and stdout redirected the chart goes to a file instead\n")
+        env["TERM"] = "xterm"
+        for extra, needle in ((["-v"], "-v has no effect under the live --plot chart"),
+                              (["-j"], "-j has no effect under the live --plot chart"),
+                              (["-d"], "-d cannot be used with the live --plot chart"),
+                              (["--exec", "true"], "--exec cannot run under the live --plot chart")):
+            with self.subTest(extra=extra):
+                code, err = self.run_on_pty(base + extra, env)
+                self.assertEqual(code, 1, err)
+                self.assertIn(needle, err)
+        self.assert_no_connection()
+
     # 3. Usage errors, before connecting ---------------------------------------
     def test_usage_errors(self):
         d = self.tempdir()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -9,15 +10,26 @@ namespace mqtk {
 
 AxisRange fit_range(bool any, double lo, double hi, std::optional<double> fixed_lo, std::optional<double> fixed_hi)
 {
+  // Ends within +-limit keep hi - lo, and every step computed from it,
+  // finite; values beyond show at the edge.
+  static constexpr double limit = std::numeric_limits<double>::max() / 4;
+  auto bound = [](double v) { return std::clamp(v, -limit, limit); };
   AxisRange r;
   if (any) {
+    lo = bound(lo);
+    hi = bound(hi);
     if (hi > lo) {
-      const double room = (hi - lo) * 0.05;
-      r = {lo - room, hi + room};
+      r = {bound(lo - (hi * 0.05 - lo * 0.05)), bound(hi + (hi * 0.05 - lo * 0.05))};
     } else {
       const double half = std::abs(lo) > 0 ? std::abs(lo) * 0.1 : 1.0;
-      r = {lo - half, lo + half};
+      r = {bound(lo - half), bound(lo + half)};
     }
+  }
+  if (fixed_lo) {
+    fixed_lo = bound(*fixed_lo);
+  }
+  if (fixed_hi) {
+    fixed_hi = bound(*fixed_hi);
   }
   if (fixed_lo) {
     r.lo = *fixed_lo;

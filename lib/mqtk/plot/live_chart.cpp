@@ -59,8 +59,9 @@ void draw_chart(Screen& sc, const SeriesWindow& data, SeriesWindow::Clock::time_
   const int rows = sc.rows();
   const bool u = sc.unicode();
   if (cols < min_cols || rows < min_rows) {
-    sc.put(0, 0, fmt::format("terminal too small for the chart ({}x{}, needs {}x{}); q quits", cols, rows, min_cols,
-                             min_rows));
+    sc.put(0, 0, cols >= 60 ? fmt::format("terminal too small for the chart ({}x{}, needs {}x{}); q quits", cols,
+                                          rows, min_cols, min_rows)
+                            : fmt::format("too small ({}x{}); q quits", cols, rows));
     sc.show();
     return;
   }
@@ -95,13 +96,17 @@ void draw_chart(Screen& sc, const SeriesWindow& data, SeriesWindow::Clock::time_
   const double window = data.window().count();
   const double now_s = std::chrono::duration<double>(now - data.origin()).count();
   // A bucket's middle may lie a little past now.
+  // Clamped as doubles: lround of a value far outside the range does not
+  // fit an int.
   auto x_of = [&](double seconds) {
     seconds = std::min(seconds, now_s);
-    return static_cast<int>(std::lround((seconds - (now_s - window)) / window * (px_w - 1)));
+    const double x = (seconds - (now_s - window)) / window * (px_w - 1);
+    return static_cast<int>(std::lround(std::clamp(x, -1.0, static_cast<double>(px_w))));
   };
   auto y_of = [&](double v) {
     const double f = (v - y.lo) / (y.hi - y.lo);
-    return std::clamp(static_cast<int>(std::lround((1 - f) * (px_h - 1))), 0, px_h - 1);
+    const double row = (1 - f) * (px_h - 1);
+    return std::isnan(row) ? 0 : static_cast<int>(std::lround(std::clamp(row, 0.0, px_h - 1.0)));
   };
   for (const auto& s : series) {
     const int color = series_color(s.color);
@@ -173,9 +178,11 @@ void draw_chart(Screen& sc, const SeriesWindow& data, SeriesWindow::Clock::time_
   for (double t : tticks) {
     const int c = col_of(t);
     sc.put(axis_row, c, u ? "\u252c" : "+");
-    const std::string text = t == 0 ? std::string("now")
-                             : tstep >= 60 && std::fmod(t, 60) == 0 ? fmt::format("{}m", t / 60)
-                                                                     : fmt::format("{}s", tick_label(t, tstep));
+    // One unit along the axis: minutes when every tick is a whole minute.
+    const bool minutes = tstep >= 60 && std::fmod(tstep, 60) == 0;
+    const std::string text = t == 0   ? std::string("now")
+                             : minutes ? fmt::format("{}m", tick_label(t / 60, tstep / 60))
+                                       : fmt::format("{}s", tick_label(t, tstep));
     const int w = width_of(text);
     const int at = std::clamp(c - w / 2, 0, cols - w);
     if (at >= next_free) {
@@ -205,11 +212,17 @@ void draw_chart(Screen& sc, const SeriesWindow& data, SeriesWindow::Clock::time_
     const auto& s = series[static_cast<std::size_t>(i)];
     const auto st = SeriesWindow::stats(s);
     sc.put(row, 0, u ? "\u2501\u2501" : "--", true, series_color(s.color));
-    std::string name = fit(series_name(data, s), name_width);
-    name.append(static_cast<std::size_t>(std::max(0, name_width - width_of(name))), ' ');
-    sc.put(row, 3,
-           fmt::format("{}  now {:>10}  min {:>10}  max {:>10}", name, value_label(st.current), value_label(st.min),
-                       value_label(st.max)));
+    std::string figures = fmt::format("now {:>10}  min {:>10}  max {:>10}", value_label(st.current),
+                                      value_label(st.min), value_label(st.max));
+    if (cols < 3 + 8 + 2 + width_of(figures)) {
+      // Narrow: the figures without padding, the name cut to what is left.
+      figures = fmt::format("now {} min {} max {}", value_label(st.current), value_label(st.min),
+                            value_label(st.max));
+    }
+    const int room = std::max(4, std::min(name_width, cols - 3 - 2 - width_of(figures)));
+    std::string name = fit(series_name(data, s), room);
+    name.append(static_cast<std::size_t>(std::max(0, room - width_of(name))), ' ');
+    sc.put(row, 3, fmt::format("{}  {}", name, figures));
     ++row;
   }
   if (shown < n) {

@@ -48,6 +48,10 @@ void SeriesWindow::add(std::string_view topic, std::size_t expression, double va
   auto& buckets = m_series[slot].buckets;
   const std::int64_t index = bucket_of(t);
   if (buckets.empty() || buckets.back().index < index) {
+    // A series never holds more than a window, whoever trims the rest.
+    while (!buckets.empty() && buckets.front().index <= index - buckets_per_window) {
+      buckets.pop_front();
+    }
     buckets.push_back(Bucket{index, value, value, value, value, 1, true});
     return;
   }
@@ -67,7 +71,8 @@ void SeriesWindow::add(std::string_view topic, std::size_t expression, double va
 
 void SeriesWindow::add_alert(std::string_view topic, Clock::time_point t)
 {
-  m_alerts.push_back(Alert{bucket_of(t), std::string(topic)});
+  // The topic only labels the mark in the SVG: a bounded prefix will do.
+  m_alerts.push_back(Alert{bucket_of(t), std::string(topic.substr(0, max_alert_topic))});
   ++m_alerts_total;
   if (m_alerts.size() > max_alerts) {
     m_alerts.pop_front();

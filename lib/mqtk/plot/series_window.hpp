@@ -25,6 +25,7 @@ public:
   static constexpr std::size_t max_series = 64;
   static constexpr std::int64_t buckets_per_window = 2000;
   static constexpr std::size_t max_alerts = 1000;
+  static constexpr std::size_t max_alert_topic = 256; // bytes of its topic an alert mark keeps
 
   struct Bucket
   {
@@ -52,8 +53,10 @@ public:
   SeriesWindow(std::chrono::duration<double> window, std::vector<std::string> expressions, Clock::time_point origin);
 
   // Adds a value (finite) of expression `expression` for `topic` received
-  // at `t` (not before the origin). Past max_series a new series is not
-  // made and the value is counted in dropped_values().
+  // at `t` (not before the origin), dropping what that series holds from
+  // before the window. Past max_series a new series is not made and the
+  // value is counted in dropped_values() (trim() frees the series that
+  // went quiet).
   void add(std::string_view topic, std::size_t expression, double value, Clock::time_point t);
 
   // Marks an alert on `topic` at `t`; the oldest mark goes past max_alerts.

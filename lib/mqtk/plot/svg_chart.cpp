@@ -30,11 +30,47 @@ constexpr const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "
                                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr const char* alert_color = "#d62728";
 
+// The length of the UTF-8 sequence at text[i] that XML 1.0 allows (not a
+// surrogate, U+FFFE or U+FFFF), or 0.
+std::size_t xml_char_length(std::string_view text, std::size_t i)
+{
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = b(i);
+  std::size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+  if (n == 0 || i + n > text.size()) {
+    return 0;
+  }
+  std::uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1Fu : n == 3 ? c & 0x0Fu : c & 0x07u;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (b(i + k) & 0x3Fu);
+  }
+  const std::uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) {
+    return 0;
+  }
+  return n;
+}
+
 std::string xml(std::string_view text)
 {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = xml_char_length(text, i);
+    if (n == 0) {
+      out += "\uFFFD"; // not UTF-8 (an expression can hold any bytes)
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    const char c = text[i++];
     switch (c) {
     case '&': out += "&amp;"; break;
     case '<': out += "&lt;"; break;
@@ -89,7 +125,11 @@ std::string svg_chart(const SeriesWindow& data, SeriesWindow::Clock::time_point 
   auto px = [&](double seconds) {
     return plot_x + (std::clamp(seconds, from_s, now_s) - from_s) / span * plot_w;
   };
-  auto py = [&](double v) { return plot_y + (1 - (v - y.lo) / (y.hi - y.lo)) * plot_h; };
+  // Far outside a fixed range stays a little outside the plot area (cut
+  // off by its clip path) rather than at a coordinate no renderer takes.
+  auto py = [&](double v) {
+    return plot_y + std::clamp(1 - (v - y.lo) / (y.hi - y.lo), -0.1, 1.1) * plot_h;
+  };
 
   const int legend_rows = std::max<int>(1, static_cast<int>(series.size()));
   const int height = plot_y + plot_h + 56 + legend_rows * legend_row + 16;
@@ -168,22 +208,29 @@ std::string svg_chart(const SeriesWindow& data, SeriesWindow::Clock::time_point 
     auto point = [&](double t, double v) {
       fmt::format_to(std::back_inserter(d), "{}{:.2f},{:.2f}", d.empty() ? "M" : " L", px(t), py(v));
     };
+    std::size_t points = 0;
     for (const auto& b : s.buckets) {
       const double t = data.seconds_at(b.index);
       if (t < from_s) {
         continue;
       }
       point(t, b.first);
+      ++points;
       if (b.count > 1) {
         point(t, b.min_first ? b.min : b.max);
         point(t, b.min_first ? b.max : b.min);
         point(t, b.last);
+        points += 3;
       }
+    }
+    if (points == 1) {
+      // A lone value: a zero-length line, which the round cap shows as a dot.
+      point(data.seconds_at(s.buckets.back().index), s.buckets.back().last);
     }
     fmt::format_to(o,
                    "<path class=\"series\" data-topic=\"{}\" data-expression=\"{}\" data-min=\"{}\" data-max=\"{}\" "
                    "data-last=\"{}\" data-points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" "
-                   "stroke-linejoin=\"round\" clip-path=\"url(#plot-clip)\" d=\"{}\"/>\n",
+                   "stroke-linejoin=\"round\" stroke-linecap=\"round\" clip-path=\"url(#plot-clip)\" d=\"{}\"/>\n",
                    xml(s.topic), xml(data.expressions()[s.expression]), st.min, st.max, st.current, st.points, color,
                    d);
     fmt::format_to(o, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"3\"/>\n", plot_x,

@@ -13,6 +13,7 @@
 #include <string>
 
 #include <curses.h>
+#include <term.h>
 #include <langinfo.h>
 #include <termios.h>
 #include <unistd.h>
@@ -138,14 +139,34 @@ private:
   std::string m_clipped;
 };
 
+void say_cannot_drive(char* error, std::size_t error_size)
+{
+  const char* term = std::getenv("TERM");
+  std::snprintf(error, error_size, "cannot drive this terminal (TERM=%s)", term != nullptr ? term : "");
+}
+
+bool check(char* error, std::size_t error_size)
+{
+  if (::isatty(1) == 0) {
+    std::snprintf(error, error_size, "stdout is not a terminal");
+    return false;
+  }
+  int status = 0;
+  if (setupterm(nullptr, 1, &status) != OK) {
+    say_cannot_drive(error, error_size);
+    return false;
+  }
+  del_curterm(cur_term);
+  return true;
+}
+
 Screen* open(char* error, std::size_t error_size)
 {
   try {
     auto* screen = new CursesScreen;
     if (!screen->start()) {
       delete screen;
-      const char* term = std::getenv("TERM");
-      std::snprintf(error, error_size, "cannot drive this terminal (TERM=%s)", term != nullptr ? term : "");
+      say_cannot_drive(error, error_size);
       return nullptr;
     }
     return screen;
@@ -162,6 +183,7 @@ Screen* open(char* error, std::size_t error_size)
 extern "C" __attribute__((visibility("default"))) void mqtk_screen_module(mqtk::ScreenModule* out)
 {
   out->open = mqtk::open;
+  out->check = mqtk::check;
   out->restore = mqtk::restore;
   out->restore_from_other_thread = mqtk::restore_from_other_thread;
 }

@@ -25,20 +25,38 @@ int series_color(std::size_t i) noexcept
   return palette[i % (sizeof palette / sizeof palette[0])];
 }
 
+namespace {
+
+void load()
+{
+  std::lock_guard lock(load_mutex);
+  if (!loaded.load(std::memory_order_acquire)) {
+    std::string why;
+    void* entry = load_module_symbol(screen_module_name, "mqtk_screen_module", why);
+    if (entry == nullptr) {
+      throw Error(exit_code::failure, "cannot load the terminal module: " + why);
+    }
+    reinterpret_cast<decltype(&mqtk_screen_module)>(entry)(&module);
+    loaded.store(true, std::memory_order_release);
+  }
+}
+
+} // namespace
+
+std::string screen_problem()
+{
+  try {
+    load();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  char error[256] = {};
+  return module.check(error, sizeof error) ? std::string() : std::string(error);
+}
+
 std::unique_ptr<Screen> open_screen()
 {
-  {
-    std::lock_guard lock(load_mutex);
-    if (!loaded.load(std::memory_order_acquire)) {
-      std::string why;
-      void* entry = load_module_symbol(screen_module_name, "mqtk_screen_module", why);
-      if (entry == nullptr) {
-        throw Error(exit_code::failure, "cannot load the terminal module: " + why);
-      }
-      reinterpret_cast<decltype(&mqtk_screen_module)>(entry)(&module);
-      loaded.store(true, std::memory_order_release);
-    }
-  }
+  load();
   char error[256] = {};
   Screen* screen = module.open(error, sizeof error);
   if (screen == nullptr) {

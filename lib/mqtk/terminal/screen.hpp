@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace mqtk {
@@ -50,6 +51,11 @@ inline constexpr const char* screen_module_name = "mqtk-terminal.so";
 // can drive.
 std::unique_ptr<Screen> open_screen();
 
+// Why open_screen() would fail (the module cannot be loaded, stdout is not
+// a terminal, TERM names a terminal ncurses does not know), without taking
+// over the terminal; "" when it would not. For a check before connecting.
+std::string screen_problem();
+
 // Leaves full-screen mode if it is on; safe more than once and when no
 // screen was opened. For the main thread's exit paths (an error).
 void restore_screen() noexcept;
@@ -65,6 +71,8 @@ struct ScreenModule
 {
   // Returns the screen, or nullptr with the reason in error (NUL-ended).
   Screen* (*open)(char* error, std::size_t error_size);
+  // Returns false with the reason in error when open would fail.
+  bool (*check)(char* error, std::size_t error_size);
   void (*restore)();
   void (*restore_from_other_thread)();
 };

@@ -145,9 +145,30 @@ void validate_plot_output(const SubOptions& o)
     throw UsageError("--plot draws a live chart on a terminal, and stdout is not one: add --plot-svg FILE to "
                      "write the chart to a file instead");
   }
-  if (::isatty(1) != 0 && !o.exec.empty()) {
+  if (::isatty(1) == 0) {
+    return;
+  }
+  // The live chart: nothing is printed, and nothing may write over it.
+  if (!o.exec.empty()) {
     throw UsageError("--exec cannot run under the live --plot chart (its commands' output would draw over it): "
                      "with --plot-svg FILE and stdout redirected, both work");
+  }
+  if (o.connection.debug) {
+    throw UsageError("-d cannot be used with the live --plot chart (its lines would draw over it)");
+  }
+  for (const auto& [given, flag] : {std::pair{o.verbose, "-v"}, {o.json, "-j"}, {!o.format.empty(), "-F"},
+                                    {o.no_eol, "-N"}, {o.pretty, "--pretty"},
+                                    {o.random_filter < 100.0, "--random-filter"}}) {
+    if (given) {
+      throw UsageError(fmt::format("{} has no effect under the live --plot chart, which prints no messages: with "
+                                   "--plot-svg FILE and stdout redirected, messages are printed and charted",
+                                   flag));
+    }
+  }
+  if (auto problem = screen_problem(); !problem.empty()) {
+    throw Error(exit_code::failure, fmt::format("--plot: {}; with --plot-svg FILE and stdout redirected the chart "
+                                                "goes to a file instead",
+                                                problem));
   }
 }
 
@@ -370,6 +391,12 @@ private:
     }
     if (m_series) {
       std::lock_guard lock(m_plot_mutex);
+      // Off a terminal nothing else trims: series that went quiet are
+      // dropped about once a second, so the cap frees up.
+      if (received - m_last_trim >= std::chrono::seconds(1)) {
+        m_series->trim(received);
+        m_last_trim = received;
+      }
       m_plot.record(m, *m_series, received);
     }
     if (m_options.remove_retained && m.retain && !m.payload.empty()) {
@@ -469,6 +496,7 @@ private:
   bool m_exec_on_alert;
   std::mutex m_plot_mutex; // m_series, between receiving and drawing
   std::optional<SeriesWindow> m_series;
+  std::chrono::steady_clock::time_point m_last_trim{};
   Connection& m_connection;
   std::string m_alert;
   std::unique_ptr<ExecRunner> m_exec;
@@ -499,6 +527,9 @@ std::string chart_title(const SubOptions& o)
 // The terminal is restored when this returns or throws.
 void show_live_chart(const SubOptions& o, Subscriber& subscriber, Connection::Deadline deadline)
 {
+  if (subscriber.wait_for_end(std::chrono::steady_clock::now())) {
+    return; // ended while subscribing (a signal, -C on retained messages)
+  }
   std::unique_ptr<Screen> screen;
   try {
     screen = open_screen();
@@ -651,9 +682,26 @@ int run_sub(SubOptions& o)
   }
   auto end = subscriber->wait(deadline);
   subscriber->finish(o.connection.quiet);
-  if (o.plot.svg) {
-    write_svg(o, *subscriber);
-  }
+  // --plot-svg, once the rest is done. On the way out with another error
+  // that error is the one reported (and the SVG's own, if any, before it).
+  bool svg_written = !o.plot.svg;
+  auto save_svg = [&](bool failing) {
+    if (svg_written) {
+      return;
+    }
+    svg_written = true;
+    if (!failing) {
+      write_svg(o, *subscriber);
+      return;
+    }
+    try {
+      write_svg(o, *subscriber);
+    } catch (const Error& e) {
+      if (!o.connection.quiet) {
+        fmt::print(stderr, "mqtk-sub: {}\n", e.what());
+      }
+    }
+  };
   int code = exit_code::ok;
   switch (end) {
   case Subscriber::End::timeout:
@@ -663,12 +711,14 @@ int run_sub(SubOptions& o)
     }
     break;
   case Subscriber::End::lost:
+    save_svg(true);
     throw Error(exit_code::failure,
                 fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), subscriber->reason()));
   case Subscriber::End::output_failed:
     // A reader that closed the pipe (| head) is a normal end, as in mosquitto.
     if (!subscriber->writer().broken_pipe()) {
       connection.disconnect();
+      save_svg(true);
       throw Error(exit_code::failure,
                   fmt::format("writing to stdout failed: {}", std::strerror(subscriber->writer().error())));
     }
@@ -685,6 +735,7 @@ int run_sub(SubOptions& o)
     try {
       connection.flush(acknowledged_by);
     } catch (const Error& e) {
+      save_svg(true);
       if (e.code() == exit_code::timeout) {
         throw timed_out(e, o.timeout, "-W");
       }
@@ -695,6 +746,7 @@ int run_sub(SubOptions& o)
     subscriber->rules().report("mqtk-sub");
   }
   connection.disconnect();
+  save_svg(false);
   return code;
 }
 

@@ -3,6 +3,8 @@
 #include "mqtk/plot/live_chart.hpp"
 
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -203,7 +205,7 @@ TEST_CASE("live chart: many series, small and ASCII terminals")
   }
   RecordingScreen tiny(8, 30, true);
   mqtk::draw_chart(tiny, w, t0 + 2s, {});
-  CHECK(tiny.line(0).find("terminal too small") != std::string::npos);
+  CHECK(tiny.line(0).find("too small (30x8); q quits") == 0);
 }
 
 TEST_CASE("live chart: space pauses on a copy, q quits")
@@ -228,4 +230,62 @@ TEST_CASE("live chart: space pauses on a copy, q quits")
   CHECK(s->line(22).find("max         50") != std::string::npos);
   s->keys = {'x', 'q'};
   CHECK(chart.take_keys(w, t0 + 6s));
+}
+
+TEST_CASE("live chart: values far outside --ymin/--ymax sit on the edge; huge values keep the axis finite")
+{
+  const auto t0 = SeriesWindow::Clock::now();
+  SeriesWindow w(60s, {"."}, t0);
+  w.add("t", 0, -57266230, t0 + 1s);
+  w.add("t", 0, -1e300, t0 + 2s);
+  RecordingScreen s(24, 80, true);
+  mqtk::ChartLabels labels;
+  labels.ymin = 0;
+  labels.ymax = 1;
+  mqtk::draw_chart(s, w, t0 + 3s, labels);
+  // Every dot on the bottom row of the chart (row 19 at 80x24 with one series).
+  for (int r = 1; r < 19; ++r) {
+    for (int c = 3; c < 80; ++c) {
+      const auto& cell = s.cells[static_cast<std::size_t>(r)][static_cast<std::size_t>(c)];
+      CHECK_FALSE((cell.size() == 3 && (cell[1] & 0xFC) == 0xA0));
+    }
+  }
+  SeriesWindow huge(60s, {"."}, t0);
+  huge.add("t", 0, 1e308, t0 + 1s);
+  huge.add("t", 0, -1e308, t0 + 2s);
+  mqtk::draw_chart(s, huge, t0 + 3s, {});
+  bool labelled = false;
+  for (int r = 1; r < 19; ++r) {
+    labelled = labelled || s.line(r).find("\u2524") != std::string::npos;
+  }
+  CHECK(labelled);
+}
+
+TEST_CASE("live chart: one unit along the time axis; a narrow terminal keeps the figures")
+{
+  const auto t0 = SeriesWindow::Clock::now();
+  for (const auto window : {600s, 3600s}) {
+    SeriesWindow w(window, {"."}, t0);
+    w.add("t", 0, 1, t0 + 1s);
+    RecordingScreen s(24, 80, true);
+    mqtk::draw_chart(s, w, t0 + 2s, {});
+    const std::string axis = s.line(21);
+    CAPTURE(axis);
+    CHECK(axis.find("now") != std::string::npos);
+    // Every label but "now" in the same unit.
+    std::set<char> units;
+    std::istringstream words(axis);
+    for (std::string word; words >> word;) {
+      if (word != "now") {
+        units.insert(word.back());
+      }
+    }
+    CHECK(units.size() == 1);
+  }
+  SeriesWindow w(60s, {".ax"}, t0);
+  w.add("lab/s1/accel", 0, -7.697, t0 + 1s);
+  RecordingScreen narrow(12, 44, true);
+  mqtk::draw_chart(narrow, w, t0 + 2s, {});
+  CAPTURE(narrow.line(10));
+  CHECK(narrow.line(10).find("max -7.697") != std::string::npos);
 }

@@ -118,3 +118,14 @@ TEST_CASE("series window: alert marks are bounded")
   CHECK(w.alerts().size() == SeriesWindow::max_alerts);
   CHECK(w.alerts_total() == SeriesWindow::max_alerts + 10);
 }
+
+TEST_CASE("series window: a series never holds more than a window, even untrimmed")
+{
+  const auto t0 = SeriesWindow::Clock::now();
+  SeriesWindow w(1s, {"."}, t0);
+  for (int i = 0; i < 20000; ++i) {
+    w.add("t", 0, i, t0 + std::chrono::milliseconds(i)); // 20 s, never trimmed
+  }
+  CHECK(w.series()[0].buckets.size() <= static_cast<std::size_t>(SeriesWindow::buckets_per_window));
+  CHECK(SeriesWindow::stats(w.series()[0]).min >= 18999);
+}

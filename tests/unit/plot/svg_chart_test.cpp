@@ -79,3 +79,26 @@ TEST_CASE("svg chart: no data still makes a document that says so")
   CHECK(count(svg, "<path") == 0);
   CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
 }
+
+TEST_CASE("svg chart: bytes that are not UTF-8 and huge values still make a valid document")
+{
+  const auto t0 = SeriesWindow::Clock::now();
+  SeriesWindow w(60s, {".s == \"\xff\xfe\"", "\xef\xbf\xbe"}, t0);
+  w.add("t", 0, 1e308, t0 + 1s);
+  w.add("t", 0, -1e308, t0 + 2s);
+  w.add("t", 1, 5, t0 + 1s); // one value: still drawn (as a dot)
+  mqtk::SvgLabels labels;
+  labels.title = "t";
+  const std::string svg = mqtk::svg_chart(w, t0 + 3s, labels);
+  CHECK(svg.find('\xff') == std::string::npos);
+  CHECK(svg.find("\xef\xbf\xbe") == std::string::npos); // U+FFFE is not XML
+  CHECK(svg.find("\xef\xbf\xbd") != std::string::npos); // U+FFFD in their place
+  CHECK(svg.find("nan,") == std::string::npos); // ("dominant-baseline" has "nan" in it)
+  CHECK(svg.find("-nan") == std::string::npos);
+  CHECK(svg.find("\"nan") == std::string::npos);
+  CHECK(svg.find("inf") == std::string::npos);
+  std::smatch m;
+  const std::regex lone(R"re(data-points="1"[^>]* d="M([0-9.]+,[0-9.]+) L([0-9.]+,[0-9.]+)")re");
+  REQUIRE(std::regex_search(svg, m, lone));
+  CHECK(m[1] == m[2]);
+}
