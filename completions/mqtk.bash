@@ -10,9 +10,9 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     --will-qos --will-retain -d --debug --quiet --connect-timeout -M --nodelay
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
     --insecure --tls-use-os-certs
-    -A --unix --proxy --tls-engine --tls-engine-kpass-sha1 --psk --psk-identity
-    -D --property
     --help --version'
+# Not offered: flags every tool refuses (-A, --unix, --proxy, --tls-engine,
+# --tls-engine-kpass-sha1, --psk, --psk-identity, -D/--property).
 
 _mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
     -l --stdin-line --json-lines -n --null-message -q --qos -r --retain
@@ -103,7 +103,7 @@ _mqtk()
             return
             ;;
         --keyform)
-            COMPREPLY=($(compgen -W 'pem engine' -- "$cur"))
+            COMPREPLY=($(compgen -W 'pem' -- "$cur"))
             return
             ;;
         -f | --file | --cafile | --cert | --key | --backup | --plot-svg)

@@ -1,0 +1,93 @@
+"""The bash completions (completions/mqtk.bash) in a real bash with Debian's
+bash-completion loaded: each tool's options, their values, files where a
+file is taken, a command and then its arguments after --exec, never a flag
+that every tool refuses, never a candidate twice, and every option of each
+tool's --help offered."""
+
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+import shutil
+import unittest
+
+from mqtk_testing import TIMEOUT, tool
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SCRIPT = os.path.join(ROOT, "completions", "mqtk.bash")
+BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
+TOOLS = ("mqtk-pub", "mqtk-sub", "mqtk-retain-clear", "mqtk-sys-monitor")
+REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1", "--psk", "--psk-identity", "-D",
+           "--property")
+
+
+def complete(line, cwd=None):
+    """The candidates bash offers for `line` (the cursor at its end)."""
+    words = shlex.split(line) + ([""] if line.endswith(" ") else [])
+    script = "\n".join([
+        f"source {shlex.quote(BASH_COMPLETION)}",
+        f"source {shlex.quote(SCRIPT)}",
+        "COMP_WORDS=(" + " ".join(shlex.quote(w) for w in words) + ")",
+        f"COMP_CWORD={len(words) - 1}",
+        f"COMP_LINE={shlex.quote(line)}",
+        f"COMP_POINT={len(line)}",
+        f"_mqtk {shlex.quote(words[0])} {shlex.quote(words[-1])} {shlex.quote(words[-2])}",
+        'printf "%s\\n" "${COMPREPLY[@]}"',
+    ])
+    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True, timeout=TIMEOUT,
+                       cwd=cwd)
+    if r.returncode != 0:
+        raise AssertionError(f"bash failed for {line!r}: {r.stderr.decode(errors='replace')}")
+    return [c for c in r.stdout.decode().split("\n") if c]
+
+
+@unittest.skipUnless(os.path.exists(BASH_COMPLETION), "bash-completion is not installed (scripts/deps installs it)")
+class BashCompletionTest(unittest.TestCase):
+    def test_options_of_each_tool_once_and_none_refused(self):
+        for name in TOOLS:
+            with self.subTest(tool=name):
+                offered = complete(f"{name} -")
+                self.assertEqual(len(offered), len(set(offered)), f"duplicates: {sorted(offered)}")
+                for flag in REFUSED:
+                    self.assertNotIn(flag, offered)
+                # Every option of --help is offered.
+                help_text = subprocess.run([tool(name), "--help"], capture_output=True, timeout=TIMEOUT).stdout.decode()
+                flags = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", help_text))
+                helped = {f for f in flags if re.search(rf"^\s+(?:-\w,)?{re.escape(f)}\b", help_text, re.M)
+                          or re.search(rf"^\s+{re.escape(f)},", help_text, re.M)}
+                missing = sorted(f for f in helped if f not in offered and f not in REFUSED)
+                self.assertEqual(missing, [], f"{name} --help options not completed")
+        self.assertEqual(complete("mqtk-sub --qo"), ["--qos"])
+        self.assertEqual(complete("mqtk-pub --hea"), ["--header"])
+
+    def test_values(self):
+        self.assertEqual(complete("mqtk-sub -q "), ["0", "1", "2"])
+        self.assertEqual(complete("mqtk-pub -V "), ["31", "311", "5", "mqttv31", "mqttv311", "mqttv5"])
+        self.assertEqual(complete("mqtk-sub --exec-on "), ["message", "alert"])
+        self.assertEqual(complete("mqtk-sys-monitor --format "), ["live", "text", "json", "prometheus"])
+        self.assertEqual(complete("mqtk-pub --keyform "), ["pem"])
+        self.assertEqual(complete("mqtk-sub --where "), [])  # an expression: nothing to offer
+
+    def test_files(self):
+        d = tempfile.mkdtemp(prefix="mqtk-compl-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        for f in ("ca.pem", "chart.svg"):
+            open(os.path.join(d, f), "w").close()
+        os.mkdir(os.path.join(d, "certs"))
+        for line in ("mqtk-pub --cafile ", "mqtk-pub -f ", "mqtk-sub --plot-svg ", "mqtk-retain-clear --backup "):
+            with self.subTest(line=line):
+                self.assertEqual(sorted(complete(line, cwd=d)), ["ca.pem", "certs", "chart.svg"])
+        self.assertEqual(complete("mqtk-sub --capath ", cwd=d), ["certs"])
+
+    def test_exec_completes_a_command_then_its_arguments(self):
+        self.assertIn("curl" if shutil.which("curl") else "cat", complete("mqtk-sub -t a --exec c"))
+        self.assertNotIn("--qos", complete("mqtk-sub -t a --exec cat --q"))
+        d = tempfile.mkdtemp(prefix="mqtk-compl-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        open(os.path.join(d, "payload.json"), "w").close()
+        self.assertEqual(complete("mqtk-sub -t a --exec cat pay", cwd=d), ["payload.json"])
+
+
+if __name__ == "__main__":
+    unittest.main()
