@@ -41,12 +41,19 @@ class BadArgumentsTest(BrokerTestCase):
              "mqtk-sub: --where: expected a value, not the option '-W' (give --where's value right after it)"),
             ("mqtk-sub", ["-t", "a", "-C"], "mqtk-sub: -C/--count needs a value: COUNT"),
             ("mqtk-sub", ["-t", "a", "-C", "0"], "mqtk-sub: -C/--count: expected a count of at least 1, not '0'"),
-            ("mqtk-sub", ["-t", "a", "-W", "0"], "mqtk-sub: -W/--timeout: expected seconds above 0, not '0'"),
-            ("mqtk-sub", ["-t", "a", "-W", "soon"], "mqtk-sub: -W/--timeout: expected seconds above 0, not 'soon'"),
+            ("mqtk-sub", ["-t", "a", "-W", "0"],
+             "mqtk-sub: -W/--timeout: expected seconds from 0.001 to 31536000 (a year), not '0'"),
+            ("mqtk-sub", ["-t", "a", "-W", "soon"],
+             "mqtk-sub: -W/--timeout: expected seconds from 0.001 to 31536000 (a year), not 'soon'"),
+            ("mqtk-sub", ["-t", "a", "-Q", "1"], "mqtk-sub: unknown option '-Q'; did you mean -q?"),
+            ("mqtk-sub", ["-t", "a", "-Z"], "mqtk-sub: unknown option '-Z'"),
+            ("mqtk-sub", ["-t", "a", "--alert-when", ".x", "--exec", "true"],
+             "mqtk-sub: --alert-when needs --alert-topic (where to publish the alerts), or --exec-on alert with "
+             "--exec (the command each alert runs)"),
             ("mqtk-sub", ["-t", "a", "-p", "0"], "mqtk-sub: -p/--port: expected a port from 1 to 65535, not '0'"),
             ("mqtk-pub", ["-t", "a", "-m", "x", "-k", "3"], "mqtk-pub: -k/--keepalive: expected seconds from 5 to 65535, not '3'"),
             ("mqtk-sub", ["-t", "a", "--random-filter", "200"],
-             "mqtk-sub: --random-filter: expected a percentage above 0, up to 100, not '200'"),
+             "mqtk-sub: --random-filter: expected a percentage from 0.1 to 100, not '200'"),
             ("mqtk-sub", ["-t", "a", "--exec-on", "sometimes", "--exec", "true"],
              "mqtk-sub: --exec-on: expected message or alert, not 'sometimes'"),
             ("mqtk-sys-monitor", ["--format", "jsn"],
@@ -77,6 +84,9 @@ class BadArgumentsTest(BrokerTestCase):
         # Without --exec-on alert, an alert still needs a topic to go to.
         self.check("mqtk-sub", ["-t", "a", "--alert-when", ". == 1", "--exec", "true"],
                    "--alert-when needs --alert-topic")
+        # An alert that only runs a command has no text to render.
+        self.check("mqtk-sub", ["-t", "a", "--alert-when", ". == 1", "--alert-message", "x", "--exec-on", "alert",
+                                "--exec", "true"], "--alert-message needs --alert-topic")
 
     def test_unknown_flag(self):
         self.check("mqtk-pub", ["-t", "a", "-m", "x", "--bogus"], "--bogus")

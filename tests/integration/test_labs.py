@@ -578,11 +578,16 @@ class WhereTest(LabTestCase):
                               input=b"\xef\xbb\xbfax, ay\r\n1.5, 2\r\n")
             self.assertEqual((r.returncode, r.stderr), (0, b""))
             self.assertEqual(self.sentinel_lines(sub, "hdr/c"), [b'{"ax":1.5,"ay":2}'])
+        with self.subTest("blank lines before the header, names in quotes"):
+            sub = self.counter("hdr/q", 1)
+            r = self.run_tool("mqtk-pub", "-l", "-t", "hdr/q", "--header", input=b'\n  \n"x","y"\n1,2\n')
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+            self.assertEqual(self.sentinel_lines(sub, "hdr/q"), [b'{"x":1,"y":2}'])
         with self.subTest("a bad header publishes nothing"):
             before = self.broker.log().count("Received PUBLISH")
             r = self.run_tool("mqtk-pub", "-l", "-t", "hdr/d", "--header", input=b"ax,ax\n1,2\n")
             self.assertEqual(r.returncode, 1)
-            self.assertEqual(r.stderr, b"mqtk-pub: --header (line 1): duplicate field name 'ax'\n")
+            self.assertEqual(r.stderr, b"mqtk-pub: --header line: duplicate field name 'ax'\n")
             self.assertEqual(self.broker.log().count("Received PUBLISH"), before)
         with self.subTest("--header needs -l"):
             r = self.run_tool("mqtk-pub", "-t", "hdr/e", "-m", "1", "--header")

@@ -10,6 +10,8 @@
 #include <random>
 #include <unistd.h>
 
+#include <limits>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -21,7 +23,7 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o)
   g->add_option("-h,--host", o.host, "Broker host name or address (default: localhost)")
     ->type_name("HOST");
   g->add_option("-p,--port", o.port, "Broker port (default: 1883, 8883 with TLS)")
-    ->check(integer_in(1, 65535, "a port from 1 to 65535"))
+    ->transform(integer_in(1, 65535, "a port from 1 to 65535"))
     ->type_name("PORT");
   g->add_option("-L,--url", o.url,
                 "Broker as a URL: mqtt[s]://[user[:pass]@]host[:port]/topic, or ws[s]://host[:port]/path")
@@ -31,7 +33,7 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o)
   g->add_option("-I,--id-prefix", o.id_prefix, "Client id prefix; the process id is appended")
     ->type_name("PREFIX");
   g->add_option("-k,--keepalive", o.keepalive, "Keepalive interval in seconds, 5 to 65535 (default: 60)")
-    ->check(integer_in(5, 65535, "seconds from 5 to 65535"))
+    ->transform(integer_in(5, 65535, "seconds from 5 to 65535"))
     ->type_name("SECONDS");
   g->add_flag("-c,--disable-clean-session", o.disable_clean_session,
               "Keep the session on the broker after disconnecting (needs -i)");
@@ -50,16 +52,16 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o)
   g->add_option("--will-payload", o.will_payload, "Payload of the will message")
     ->type_name("PAYLOAD");
   g->add_option("--will-qos", o.will_qos, "QoS of the will message")
-    ->check(integer_in(0, 2, "0, 1 or 2"))
+    ->transform(integer_in(0, 2, "0, 1 or 2"))
     ->type_name("QOS");
   g->add_flag("--will-retain", o.will_retain, "Retain the will message");
   g->add_flag("-d,--debug", o.debug, "Print connection events on stderr");
   g->add_flag("--quiet", o.quiet, "Print no error messages");
   g->add_option("--connect-timeout", o.connect_timeout, "Seconds to wait for the connection (default: 30)")
-    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->check(number_in(0, std::numeric_limits<double>::max(), "seconds above 0", true))
     ->type_name("SECONDS");
   g->add_option("-M", o.max_inflight, "Most QoS 1 and 2 messages in flight at once (default: 20)")
-    ->check(integer_in(1, 65535, "a number from 1 to 65535"))
+    ->transform(integer_in(1, 65535, "a number from 1 to 65535"))
     ->type_name("N");
   g->add_flag("--nodelay", o.nodelay, "Disable Nagle's algorithm (always disabled by Paho)");
 

@@ -41,8 +41,8 @@ void append_jq_text(std::string& out, const FieldValue& v)
   case FieldValue::Kind::null: out += "null"; break;
   case FieldValue::Kind::boolean: out += v.boolean ? "true" : "false"; break;
   case FieldValue::Kind::number:
-    // Integers in full, as jq does (1e16 is 10000000000000000), others in
-    // the shortest form that reads back the same.
+    // Integers below 1e17 in full (as jq 1.7 prints them), others in the
+    // shortest form that reads back the same.
     if (v.number == std::floor(v.number) && std::abs(v.number) < 1e17) {
       fmt::format_to(std::back_inserter(out), "{:.0f}", v.number);
     } else {

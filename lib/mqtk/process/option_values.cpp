@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -109,6 +110,8 @@ CLI::Validator integer_in(long long lo, long long hi, std::string what)
     if (value.empty() || *end != '\0' || errno == ERANGE || n < lo || n > hi) {
       return fmt::format("expected {}, not {}", what, shown(value));
     }
+    // What was checked is what is stored: CLI11 would read "010" as octal.
+    value = std::to_string(n);
     return {};
   });
 }
@@ -151,9 +154,11 @@ void refuse_option_names_as_values(CLI::App& app)
         continue; // a flag
       }
       // Free text (a message, a password, a template) may be anything.
-      static const std::set<std::string> free_text = {"--message",  "--will-payload", "--pw",      "--username",
-                                                      "--id",       "--id-prefix",    "--format",  "--alert-message",
-                                                      "--property", "--exec-on"};
+      // Topics too: mosquitto takes `-t -t` as the topic "-t".
+      static const std::set<std::string> free_text = {
+        "--message", "--will-payload", "--pw",    "--username",  "--id",         "--id-prefix",  "--format",
+        "--alert-message", "--property", "--exec-on", "--topic", "--filter-out", "--unsubscribe", "--will-topic",
+        "--alert-topic", "--marker-topic"};
       const std::string me = o->get_name();
       if (free_text.count(me) != 0) {
         continue;
@@ -181,17 +186,35 @@ std::vector<std::string> option_names(const CLI::App& app)
 
 std::string nearest_name(std::string_view given, const std::vector<std::string>& names)
 {
+  if (given.size() == 2 && given[0] == '-') {
+    // A one-letter option: only the same letter in the other case (-Q: -q);
+    // any other letter is as near as every other one.
+    for (const auto& n : names) {
+      if (n.size() == 2 && n[0] == '-' && n[1] != given[1]
+          && std::tolower(static_cast<unsigned char>(n[1])) == std::tolower(static_cast<unsigned char>(given[1]))) {
+        return n;
+      }
+    }
+    return {};
+  }
   std::string best;
+  bool tie = false;
   std::size_t best_distance = std::max<std::size_t>(1, given.size() / 3) + 1;
   for (const auto& n : names) {
     const std::size_t d = edit_distance(given, n);
     if (d < best_distance) {
       best_distance = d;
       best = n;
+      tie = false;
+    } else if (d == best_distance && !best.empty() && n != best) {
+      tie = true;
     }
   }
-  if (!best.empty() || given.size() < 3) {
-    return best;
+  if (!best.empty()) {
+    return tie ? std::string() : best;
+  }
+  if (given.size() < 3) {
+    return {};
   }
   // A unique name that starts with what was given (--retain-only).
   for (const auto& n : names) {

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include <limits>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -27,10 +29,10 @@ void add_rule_options(CLI::App& app, RuleOptions& o)
   g->add_option("--rearm", o.rearm, "After an alert, wait for this condition before the next one (hysteresis)")
     ->type_name("EXPR");
   g->add_option("--cooldown", o.cooldown, "Seconds without alerts after an alert")
-    ->check(number_in(0, 31536000, "seconds, 0 or more"))
+    ->check(number_in(0, std::numeric_limits<double>::max(), "seconds, 0 or more"))
     ->type_name("SECONDS");
   g->add_option("--rate", o.rate, "At most N data messages per second (excess dropped)")
-    ->check(number_in(0, 1e9, "messages per second above 0", true))
+    ->check(number_in(0.000001, 1e9, "messages per second from 0.000001 to 1000000000"))
     ->type_name("N");
 }
 
@@ -52,6 +54,10 @@ MessageRules MessageRules::compile(const RuleOptions& o, bool alerts_run_command
   } else {
     if (!o.alert_topic && !alerts_run_commands) {
       throw UsageError("--alert-when needs --alert-topic (where to publish the alerts)");
+    }
+    if (!o.alert_topic && o.alert_message) {
+      throw UsageError("--alert-message needs --alert-topic: an alert that only runs a command (--exec-on alert) "
+                       "gives it the message that raised the alert");
     }
     if (o.alert_topic) {
       validate_publish_topic(*o.alert_topic, "--alert-topic");

@@ -42,14 +42,14 @@ void add_pub_options(CLI::App& app, PubOptions& o)
                "qos, retain), as a message; -t, -q and -r are defaults for lines that do not say");
   g->add_flag("-n,--null-message", o.null_message, "Send a zero-length message");
   g->add_option("-q,--qos", o.qos, "Quality of service: 0, 1 or 2 (default: 0)")
-    ->check(integer_in(0, 2, "0, 1 or 2"))
+    ->transform(integer_in(0, 2, "0, 1 or 2"))
     ->type_name("QOS");
   g->add_flag("-r,--retain", o.retain, "Ask the broker to retain the message");
   g->add_option("--repeat", o.repeat, "Publish the message N times (with -m, -f, -s or -n)")
-    ->check(integer_in(1, 2147483647, "a count of at least 1"))
+    ->transform(integer_in(1, 2147483647, "a count of at least 1"))
     ->type_name("N");
   g->add_option("--repeat-delay", o.repeat_delay, "Seconds to wait between repeats (default: 0)")
-    ->check(number_in(0, 31536000, "seconds, 0 or more"))
+    ->check(number_in(0, 31536000, "seconds from 0 to 31536000 (a year)"))
     ->type_name("SECONDS");
   g->add_option("--fields", o.fields,
                 "With -l: turn each comma- or space-separated line into a JSON object with these keys "
@@ -184,6 +184,20 @@ private:
   bool m_has_pending = false;
 };
 
+// A --header line with the double quotes a spreadsheet puts around names
+// ("ax","ay") taken off.
+std::string unquoted_names(std::string_view line)
+{
+  std::string out;
+  out.reserve(line.size());
+  for (char c : line) {
+    if (c != '"') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 // Turns one input line into a message, or says why it cannot: the -l
 // conversions (--fields, --json-lines) share the skipping and counting.
 class LineConverter
@@ -215,16 +229,20 @@ public:
       }
     }
     if (m_header_pending) {
-      // --header: skipped with --fields, else it names the fields. A bad
-      // header ends the run before anything is published.
+      // --header: the first line that is not blank; skipped with --fields,
+      // else it names the fields. A bad header ends the run before
+      // anything is published.
+      std::string_view names = line;
+      if (names.substr(0, 3) == "\xEF\xBB\xBF") {
+        names.remove_prefix(3); // a UTF-8 byte order mark, as spreadsheets write
+      }
+      if (names.find_first_not_of(" \t\r") == std::string_view::npos) {
+        return Result::skip;
+      }
       m_header_pending = false;
       if (!m_fields) {
-        std::string_view names = line;
-        if (names.substr(0, 3) == "\xEF\xBB\xBF") {
-          names.remove_prefix(3); // a UTF-8 byte order mark, as spreadsheets write
-        }
         try {
-          m_fields = LineFields::parse(names, "--header (line 1)");
+          m_fields = LineFields::parse(unquoted_names(names), "--header line");
         } catch (const UsageError& e) {
           throw Error(exit_code::failure, e.what()); // bad input, not a bad command line
         }

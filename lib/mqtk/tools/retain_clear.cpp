@@ -60,7 +60,7 @@ void add_retain_clear_options(CLI::App& app, RetainClearOptions& o)
   g->add_option("--where", o.where, "Clear only messages whose payload matches this expression")
     ->type_name("EXPR");
   g->add_option("--max", o.max, "Clear nothing when more than N topics match")
-    ->check(integer_in(0, std::numeric_limits<long long>::max(), "a count, 0 or more"))
+    ->transform(integer_in(0, std::numeric_limits<long long>::max(), "a count, 0 or more"))
     ->type_name("N");
   auto* r = app.add_option_group("Running");
   r->add_flag("--dry-run", o.dry_run, "List what would be cleared (topic, payload size); change nothing");
@@ -73,10 +73,10 @@ void add_retain_clear_options(CLI::App& app, RetainClearOptions& o)
   r->add_option("--quiet-time", o.quiet_time,
                 "Take the listing as complete after this many seconds without a message, instead of the "
                 "end marker (for brokers that reorder)")
-    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->check(number_in(0.001, 31536000, "seconds from 0.001 to 31536000 (a year)"))
     ->type_name("SECONDS");
   r->add_option("--timeout", o.timeout, "Give up after this many seconds in all (exit 27)")
-    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->check(number_in(0.001, 31536000, "seconds from 0.001 to 31536000 (a year)"))
     ->type_name("SECONDS");
   r->add_option("--marker-topic", o.marker_topic,
                 "Topic of the end marker (default: mqtk-retain-clear/CLIENT-ID); must be one this client may "

@@ -45,13 +45,13 @@ void add_sub_options(CLI::App& app, SubOptions& o)
     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false)
     ->type_name("FILTER");
   g->add_option("-q,--qos", o.qos, "Subscription QoS: 0, 1 or 2 (default: 0)")
-    ->check(integer_in(0, 2, "0, 1 or 2"))
+    ->transform(integer_in(0, 2, "0, 1 or 2"))
     ->type_name("QOS");
   g->add_option("-C,--count", o.count, "Exit after printing this many messages")
-    ->check(integer_in(1, 2147483647, "a count of at least 1"))
+    ->transform(integer_in(1, 2147483647, "a count of at least 1"))
     ->type_name("COUNT");
   g->add_option("-W,--timeout", o.timeout, "Exit with code 27 after this many seconds")
-    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->check(number_in(0.001, 31536000, "seconds from 0.001 to 31536000 (a year)"))
     ->type_name("SECONDS");
   g->add_flag("-R,--no-stale", o.no_stale, "Do not print retained (stale) messages");
   g->add_flag("--retained-only", o.retained_only,
@@ -59,7 +59,7 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   g->add_flag("-E,--exit-after-subscribe", o.exit_after_subscribe, "Exit once the subscriptions are acknowledged");
   g->add_flag("--remove-retained", o.remove_retained, "Clear each retained message received (-T excludes)");
   g->add_option("--random-filter", o.random_filter, "Print only this percentage of messages, at random")
-    ->check(number_in(0, 100, "a percentage above 0, up to 100", true))
+    ->check(number_in(0.1, 100, "a percentage from 0.1 to 100"))
     ->type_name("PERCENT");
   auto* out = app.add_option_group("Output");
   out->add_flag("-v,--verbose", o.verbose, "Print the topic before each payload");
@@ -77,7 +77,7 @@ void add_sub_options(CLI::App& app, SubOptions& o)
                 "--exec-on alert), without a shell: "
                 "the payload on its stdin, MQTT_TOPIC, MQTT_QOS and MQTT_RETAIN in its environment");
   e->add_option("--exec-jobs", o.exec_jobs, "Most --exec commands running at once (default: 1)")
-    ->check(integer_in(1, 1024, "a number from 1 to 1024"))
+    ->transform(integer_in(1, 1024, "a number from 1 to 1024"))
     ->type_name("N");
   e->add_option("--exec-on", o.exec_on,
                 "Run --exec for each message (default) or once per alert of --alert-when (after --edge, --rearm, "
@@ -595,6 +595,10 @@ int run_sub(SubOptions& o)
   StopSignals stop;
   resolve(o.connection, "mqtk-sub");
   validate(o);
+  if (o.rules.alert_when && !o.rules.alert_topic && o.exec_on != "alert") {
+    throw UsageError("--alert-when needs --alert-topic (where to publish the alerts), or --exec-on alert with "
+                     "--exec (the command each alert runs)");
+  }
   MessageRules rules = MessageRules::compile(o.rules, o.exec_on == "alert");
   PlotExpressions plot = PlotExpressions::compile(o.plot);
   validate_plot_output(o);

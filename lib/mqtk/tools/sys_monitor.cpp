@@ -58,7 +58,7 @@ void add_sys_monitor_options(CLI::App& app, SysMonitorOptions& o)
   g->add_flag("--once", o.once,
               "Print one snapshot once rates are known (two or three rounds), then exit with a Nagios status");
   g->add_option("--timeout", o.timeout, "Seconds to wait for the first $SYS (with --once: for the snapshot; default: 30)")
-    ->check(number_in(0, 31536000, "seconds above 0", true))
+    ->check(number_in(0.001, 31536000, "seconds from 0.001 to 31536000 (a year)"))
     ->type_name("SECONDS");
   auto* out = app.add_option_group("Output");
   out->add_flag("-j,--json", o.json, "Print snapshots as JSON Lines (same as --format json)");

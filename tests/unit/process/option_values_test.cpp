@@ -22,6 +22,10 @@ TEST_CASE("option values: plain-word checks")
   CHECK(check(qos, "1.0") == "expected 0, 1 or 2, not '1.0'");
   CHECK(check(qos, "") == "expected 0, 1 or 2, not ''");
   CHECK(check(qos, "99999999999999999999") == "expected 0, 1 or 2, not '99999999999999999999'");
+  // What is checked is what is stored: decimal, not CLI11's octal.
+  std::string port = "010";
+  CHECK(mqtk::integer_in(1, 65535, "a port")(port).empty());
+  CHECK(port == "10");
   const auto seconds = mqtk::number_in(0, 100, "seconds above 0", true);
   CHECK(check(seconds, "0.5").empty());
   CHECK(check(seconds, "0") == "expected seconds above 0, not '0'");
@@ -46,6 +50,8 @@ TEST_CASE("option values: the nearest option name")
   CHECK(nearest_name("--retained", names) == "--retained-only"); // a unique prefix
   CHECK(nearest_name("--t", names) == "-t");
   CHECK(nearest_name("--bogus", names).empty());
+  CHECK(nearest_name("-Q", names) == "-q"); // one letter: only its other case
+  CHECK(nearest_name("-z", names).empty());
   CHECK(nearest_name("--tim", names) == "--timeout"); // a unique prefix
   CHECK(nearest_name("--to", names) == "--topic");
 }
