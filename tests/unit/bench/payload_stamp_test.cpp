@@ -1,0 +1,26 @@
+#include <doctest/doctest.h>
+
+#include "mqtk/bench/payload_stamp.hpp"
+
+using mqtk::PayloadStamp;
+
+TEST_CASE("payload stamp: written and read back, padding untouched")
+{
+  std::string payload(64, 'x');
+  PayloadStamp s;
+  s.publisher = 0xDEADBEEF;
+  s.sequence = 0x0102030405060708ULL;
+  s.due_ns = 1795607167137227422ULL;
+  s.write(payload);
+  CHECK(payload.substr(0, 4) == "MQB1");
+  CHECK(payload.substr(PayloadStamp::size) == std::string(64 - PayloadStamp::size, 'x'));
+  const auto r = PayloadStamp::read(payload);
+  REQUIRE(r);
+  CHECK(r->publisher == s.publisher);
+  CHECK(r->sequence == s.sequence);
+  CHECK(r->due_ns == s.due_ns);
+  CHECK(payload[8] == '\x08'); // little-endian
+  CHECK_FALSE(PayloadStamp::read(payload.substr(0, 23)));
+  CHECK_FALSE(PayloadStamp::read(std::string(24, 'M')));
+  CHECK_FALSE(PayloadStamp::read("hello"));
+}
