@@ -20,7 +20,7 @@ _mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
 
 # Filters and alerts, in mqtk-pub and mqtk-sub (mqtk-retain-clear has --where).
 _mqtk_rule_opts='--where --alert-topic --alert-when --alert-message --edge
-    --rearm --cooldown --rate'
+    --rearm --cooldown --shared-alert-state --rate'
 
 _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     -C --count -W --timeout -R --no-stale --retained-only

@@ -457,6 +457,23 @@ class AlertModesTest(LabTestCase):
                          [f"lab/accel/raw {x.split(',')[0]}".encode() for x in firsts])
 
 
+    def test_edge_per_topic_and_shared(self):
+        # Two boards shaking at once under one wildcard subscription: --edge
+        # alerts once per board, unless --shared-alert-state.
+        for shared, expected in ((False, [b"lab/s1/accel", b"lab/s2/accel"]), (True, [b"lab/s1/accel"])):
+            with self.subTest(shared=shared):
+                alerts = self.counter("lab/alerts", len(expected))
+                args = ["-t", "lab/+/accel", "-C", "4", "--alert-topic", "lab/alerts", "--alert-when", ".ax > 5",
+                        "--edge", "--alert-message", "{topic}"] + (["--shared-alert-state"] if shared else [])
+                watcher = self.spawn_sub(*args)
+                for topic in ("lab/s1/accel", "lab/s2/accel", "lab/s1/accel", "lab/s2/accel"):
+                    r = self.run_tool("mqtk-pub", "-t", topic, "-m", '{"ax":7.5}')
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                rc, _, err = self.finish(watcher)
+                self.assertEqual((rc, err), (0, b""))
+                self.assertEqual(self.sentinel_lines(alerts, "lab/alerts"), expected)
+
+
 class WhereTest(LabTestCase):
     def where_pub(self, expr, lines, *extra, topic="w/t"):
         """Publishes lines with --where expr; returns the payloads that arrived."""

@@ -13,41 +13,72 @@
 namespace mqtk {
 
 AlertRule::AlertRule(FilterExpression when, std::optional<FilterExpression> rearm, bool edge,
-                     std::chrono::duration<double> cooldown)
+                     std::chrono::duration<double> cooldown, bool shared)
   : m_when(std::move(when)),
     m_rearm(std::move(rearm)),
     m_edge(edge),
-    m_cooldown(cooldown)
+    m_cooldown(cooldown),
+    m_shared(shared)
 {
   if (!std::isfinite(cooldown.count()) || cooldown.count() < 0.0) {
     throw UsageError(fmt::format("--cooldown: expected a number of seconds >= 0, got {}", cooldown.count()));
   }
 }
 
-bool AlertRule::should_alert(PayloadValue& value, std::chrono::steady_clock::time_point now) noexcept
+AlertRule::State& AlertRule::state_of(std::string_view topic)
+{
+  if (m_shared) {
+    return m_state;
+  }
+  // The common case first: the topic of the last message.
+  if (!m_recent.empty() && m_recent.front().first == topic) {
+    return m_recent.front().second;
+  }
+  if (auto it = m_topics.find(topic); it != m_topics.end()) {
+    m_recent.splice(m_recent.begin(), m_recent, it->second);
+    return m_recent.front().second;
+  }
+  if (m_topics.size() >= max_topics) {
+    m_topics.erase(m_recent.back().first);
+    m_recent.pop_back();
+  }
+  m_recent.emplace_front(std::string(topic), State{});
+  m_topics.emplace(m_recent.front().first, m_recent.begin());
+  return m_recent.front().second;
+}
+
+bool AlertRule::should_alert(PayloadValue& value, std::chrono::steady_clock::time_point now)
 {
   const bool holds = m_when.matches(value);
-  if (!m_armed) {
+  // Level alerts without a cooldown keep no state at all.
+  if (!m_rearm && !m_edge && m_cooldown.count() == 0.0) {
+    if (holds) {
+      ++m_alerts;
+    }
+    return holds;
+  }
+  State& st = state_of(value.message().topic);
+  if (!st.armed) {
     // The rearm expression is only evaluated while it can matter.
     if (m_rearm) {
-      m_armed = m_rearm->matches(value);
+      st.armed = m_rearm->matches(value);
     } else if (m_edge) {
-      m_armed = !holds;
+      st.armed = !holds;
     }
   }
-  if (!m_armed || !holds) {
+  if (!st.armed || !holds) {
     return false;
   }
   // Compared in double seconds so that a huge --cooldown cannot overflow.
-  if (m_alerted && std::chrono::duration<double>(now - m_last_alert) < m_cooldown) {
+  if (st.alerted && std::chrono::duration<double>(now - st.last_alert) < m_cooldown) {
     ++m_suppressed;
     return false;
   }
-  m_alerted = true;
-  m_last_alert = now;
+  st.alerted = true;
+  st.last_alert = now;
   ++m_alerts;
   if (m_rearm || m_edge) {
-    m_armed = false;
+    st.armed = false;
   }
   return true;
 }

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <list>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,16 +30,27 @@ namespace mqtk {
 // alerted but for the cooldown is counted as suppressed and leaves the rule
 // armed, so an edge or re-armed episode that still holds when the cooldown
 // ends alerts then (on the first message after it), instead of being lost.
+//
+// The state (armed, last alert) is kept per topic, so `-t 'lab/+/accel'
+// --edge` alerts once per board: for at most max_topics topics, the least
+// recently seen forgotten beyond that (it starts armed when it comes back).
+// `shared` keeps one state for every topic instead.
 class AlertRule
 {
 public:
+  static constexpr std::size_t max_topics = 10000;
+
   // Throws UsageError when cooldown is negative or not finite.
   AlertRule(FilterExpression when, std::optional<FilterExpression> rearm, bool edge,
-            std::chrono::duration<double> cooldown);
+            std::chrono::duration<double> cooldown, bool shared = false);
 
   // Whether the message in value, received at now, raises an alert; updates
-  // the state. Reuses value's payload scan for both expressions.
-  bool should_alert(PayloadValue& value, std::chrono::steady_clock::time_point now) noexcept;
+  // the state of its topic. Reuses value's payload scan for both
+  // expressions. Throws only std::bad_alloc.
+  bool should_alert(PayloadValue& value, std::chrono::steady_clock::time_point now);
+
+  // Topics whose state is kept now.
+  std::size_t topics() const noexcept { return m_topics.size(); }
 
   // Alerts raised so far.
   std::uint64_t alerts() const noexcept { return m_alerts; }
@@ -53,9 +66,26 @@ private:
   std::optional<FilterExpression> m_rearm;
   bool m_edge;
   std::chrono::duration<double> m_cooldown;
-  bool m_armed = true;
-  bool m_alerted = false; // m_last_alert is set
-  std::chrono::steady_clock::time_point m_last_alert{};
+  bool m_shared;
+
+  struct State
+  {
+    bool armed = true;
+    bool alerted = false; // last_alert is set
+    std::chrono::steady_clock::time_point last_alert{};
+  };
+  struct Hash
+  {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Entry = std::pair<std::string, State>;
+  State& state_of(std::string_view topic);
+
+  State m_state; // the shared one
+  // Most recently seen first; the map points into the list.
+  std::list<Entry> m_recent;
+  std::unordered_map<std::string_view, std::list<Entry>::iterator, Hash, std::equal_to<>> m_topics;
   std::uint64_t m_alerts = 0;
   std::uint64_t m_suppressed = 0;
 };

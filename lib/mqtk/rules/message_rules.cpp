@@ -28,6 +28,8 @@ void add_rule_options(CLI::App& app, RuleOptions& o)
   g->add_flag("--edge", o.edge, "Alert only when the condition turns from false to true");
   g->add_option("--rearm", o.rearm, "After an alert, wait for this condition before the next one (hysteresis)")
     ->type_name("EXPR");
+  g->add_flag("--shared-alert-state", o.shared_state,
+              "--edge, --rearm and --cooldown keep one state for every topic (default: one per topic)");
   g->add_option("--cooldown", o.cooldown, "Seconds without alerts after an alert")
     ->check(number_in(0, std::numeric_limits<double>::max(), "seconds, 0 or more"))
     ->type_name("SECONDS");
@@ -46,10 +48,11 @@ MessageRules MessageRules::compile(const RuleOptions& o, bool alerts_run_command
     if (o.alert_topic) {
       throw UsageError("--alert-topic needs --alert-when (the condition that raises an alert)");
     }
-    if (o.edge || o.rearm || o.cooldown > 0 || o.alert_message) {
+    if (o.edge || o.rearm || o.cooldown > 0 || o.alert_message || o.shared_state) {
       throw UsageError(alerts_run_commands
-                         ? "--edge, --rearm, --cooldown and --alert-message need --alert-when"
-                         : "--edge, --rearm, --cooldown and --alert-message need --alert-when and --alert-topic");
+                         ? "--edge, --rearm, --cooldown, --alert-message and --shared-alert-state need --alert-when"
+                         : "--edge, --rearm, --cooldown, --alert-message and --shared-alert-state need --alert-when "
+                           "and --alert-topic");
     }
   } else {
     if (!o.alert_topic && !alerts_run_commands) {
@@ -67,7 +70,7 @@ MessageRules MessageRules::compile(const RuleOptions& o, bool alerts_run_command
       rearm = FilterExpression::parse(*o.rearm, "--rearm");
     }
     rules.m_alert.emplace(FilterExpression::parse(*o.alert_when, "--alert-when"), std::move(rearm), o.edge,
-                          std::chrono::duration<double>(o.cooldown));
+                          std::chrono::duration<double>(o.cooldown), o.shared_state);
     rules.m_template = o.alert_message ? AlertTemplate::parse(*o.alert_message, "--alert-message")
                                        : AlertTemplate::json_object(*o.alert_when);
     rules.m_alert_topic = o.alert_topic.value_or("");

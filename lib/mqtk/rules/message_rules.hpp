@@ -30,6 +30,7 @@ struct RuleOptions
   std::optional<std::string> rearm;
   double cooldown = 0.0; // seconds
   double rate = 0.0;     // data messages per second, 0: unlimited
+  bool shared_state = false; // --shared-alert-state: one alert state for every topic
 };
 
 // Declares --where, --alert-topic, --alert-when, --alert-message, --edge,

@@ -194,3 +194,45 @@ TEST_CASE("alert template: timestamps")
   mqtk::append_iso8601_utc(out, std::chrono::system_clock::time_point{} - 1us);
   CHECK(out == "1969-12-31T23:59:59.999999Z");
 }
+
+TEST_CASE("alert rule: --edge state per topic, or shared")
+{
+  using namespace std::chrono_literals;
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  auto run = [&](AlertRule& r, std::initializer_list<std::pair<const char*, const char*>> messages) {
+    std::string marks;
+    for (const auto& [topic, payload] : messages) {
+      PayloadValue value(MessageView{topic, payload, 0, false, 0});
+      marks.push_back(r.should_alert(value, t0) ? 'A' : '.');
+    }
+    return marks;
+  };
+  // Two boards shaking at the same time: one alert each.
+  AlertRule per_topic(FilterExpression::parse(". > 5"), std::nullopt, true, 0s);
+  CHECK(run(per_topic, {{"s1", "7"}, {"s2", "7"}, {"s1", "8"}, {"s2", "0"}, {"s2", "9"}}) == "AA..A");
+  CHECK(per_topic.topics() == 2);
+  // Shared: s2's reading is one more "true" of the same episode.
+  AlertRule shared(FilterExpression::parse(". > 5"), std::nullopt, true, 0s, true);
+  CHECK(run(shared, {{"s1", "7"}, {"s2", "7"}, {"s1", "8"}, {"s2", "0"}, {"s2", "9"}}) == "A...A");
+  CHECK(shared.topics() == 0);
+}
+
+TEST_CASE("alert rule: at most max_topics states, the least recently seen forgotten")
+{
+  using namespace std::chrono_literals;
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  AlertRule r(FilterExpression::parse(". > 5"), std::nullopt, true, 0s);
+  auto alert = [&](const std::string& topic) {
+    PayloadValue value(MessageView{topic, "9", 0, false, 0});
+    return r.should_alert(value, t0);
+  };
+  CHECK(alert("t/0"));
+  for (std::size_t i = 1; i < AlertRule::max_topics; ++i) {
+    REQUIRE(alert("t/" + std::to_string(i)));
+  }
+  CHECK_FALSE(alert("t/0")); // still remembered (and now the most recent)
+  CHECK(alert("t/new"));     // evicts t/1, the least recently seen
+  CHECK(r.topics() == AlertRule::max_topics);
+  CHECK(alert("t/1"));       // forgotten: starts armed again
+  CHECK_FALSE(alert("t/0"));
+}

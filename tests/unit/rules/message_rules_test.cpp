@@ -125,5 +125,6 @@ TEST_CASE("message_rules: alerts that only run a command need no --alert-topic")
   o = {};
   o.edge = true;
   CHECK_THROWS_WITH_AS(MessageRules::compile(o, true),
-                       "--edge, --rearm, --cooldown and --alert-message need --alert-when", UsageError);
+                       "--edge, --rearm, --cooldown, --alert-message and --shared-alert-state need --alert-when",
+                       UsageError);
 }
