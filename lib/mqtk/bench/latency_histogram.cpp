@@ -82,12 +82,19 @@ std::uint64_t LatencyHistogram::percentile(double p) const noexcept
   if (m_count == 0) {
     return 0;
   }
-  p = std::clamp(p, 0.0, 100.0);
-  // Nearest rank: the ceil(p/100 * n)-th smallest value, at least the first.
-  auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(m_count)));
-  rank = std::clamp<std::uint64_t>(rank, 1, m_count);
+  p = std::isnan(p) ? 0.0 : std::clamp(p, 0.0, 100.0);
+  // Nearest rank: the ceil(p/100 * n)-th smallest value, at least the
+  // first; a product a rounding error above an integer is that integer
+  // (14 % of 100 is 14.000000000000002).
+  const double exact = p / 100.0 * static_cast<double>(m_count);
+  const double whole = std::floor(exact);
+  const double up = exact - whole < 1e-9 * std::max(1.0, exact) ? whole : std::ceil(exact);
+  const auto rank = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(up), 1, m_count);
   if (rank == m_count) {
     return m_max;
+  }
+  if (rank == 1) {
+    return m_min; // the smallest value, kept exactly
   }
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < bucket_count; ++i) {
@@ -101,6 +108,18 @@ std::uint64_t LatencyHistogram::percentile(double p) const noexcept
   return m_max;
 }
 
+std::string LatencyHistogram::sum_text() const
+{
+  if (m_sum == 0) {
+    return "0";
+  }
+  std::string digits;
+  for (Sum v = m_sum; v != 0; v /= 10) {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(v % 10)));
+  }
+  return {digits.rbegin(), digits.rend()};
+}
+
 nlohmann::json LatencyHistogram::to_json() const
 {
   nlohmann::json buckets = nlohmann::json::array();
@@ -112,7 +131,7 @@ nlohmann::json LatencyHistogram::to_json() const
   return nlohmann::json{{"unit", "ns"},       {"sub_bucket_bits", sub_bucket_bits},
                         {"value_bits", value_bits}, {"count", m_count},
                         {"min", min()},       {"max", m_max},
-                        {"sum", static_cast<double>(m_sum)}, {"buckets", std::move(buckets)}};
+                        {"sum", sum_text()}, {"buckets", std::move(buckets)}};
 }
 
 LatencyHistogram LatencyHistogram::from_json(const nlohmann::json& j)
@@ -123,7 +142,7 @@ LatencyHistogram LatencyHistogram::from_json(const nlohmann::json& j)
   }
   auto number = [&](const char* key) -> std::uint64_t {
     const auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) {
+    if (it == j.end() || !(it->is_number_unsigned() || (it->is_number_integer() && it->get<std::int64_t>() >= 0))) {
       throw bad(fmt::format("\"{}\" must be a non-negative integer", key));
     }
     return it->get<std::uint64_t>();
@@ -141,25 +160,40 @@ LatencyHistogram LatencyHistogram::from_json(const nlohmann::json& j)
   }
   LatencyHistogram h;
   for (const auto& b : *it) {
-    if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number_integer()
-        || b[0].get<std::int64_t>() < 0 || b[1].get<std::int64_t>() < 0 || b[0].get<std::uint64_t>() >= bucket_count) {
+    auto natural = [](const nlohmann::json& v) {
+      return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+    };
+    if (!b.is_array() || b.size() != 2 || !natural(b[0]) || !natural(b[1])
+        || b[0].get<std::uint64_t>() >= bucket_count) {
       throw bad(fmt::format("bad bucket {} (expected [index below {}, count])", b.dump(), bucket_count));
     }
     const auto index = b[0].get<std::size_t>();
     const auto n = b[1].get<std::uint64_t>();
-    h.m_counts[index] += n;
-    h.m_count += n;
+    if (__builtin_add_overflow(h.m_counts[index], n, &h.m_counts[index])
+        || __builtin_add_overflow(h.m_count, n, &h.m_count)) {
+      throw bad("the bucket counts do not fit 64 bits");
+    }
   }
   if (h.m_count != number("count")) {
     throw bad(fmt::format("the buckets hold {} values, \"count\" says {}", h.m_count, number("count")));
   }
   h.m_min = number("min");
   h.m_max = number("max");
+  // The sum as decimal digits (it can pass 64 bits).
   const auto sum = j.find("sum");
-  if (sum == j.end() || !sum->is_number() || sum->get<double>() < 0) {
-    throw bad("\"sum\" must be a non-negative number");
+  if (sum == j.end() || !sum->is_string() || sum->get_ref<const std::string&>().empty()
+      || sum->get_ref<const std::string&>().size() > 39
+      || sum->get_ref<const std::string&>().find_first_not_of("0123456789") != std::string::npos) {
+    throw bad("\"sum\" must be a string of decimal digits");
   }
-  h.m_sum = static_cast<Sum>(sum->get<double>());
+  h.m_sum = 0;
+  for (char c : sum->get_ref<const std::string&>()) {
+    const Sum next = h.m_sum * 10 + static_cast<Sum>(c - '0');
+    if (next / 10 != h.m_sum) {
+      throw bad("\"sum\" does not fit 128 bits");
+    }
+    h.m_sum = next;
+  }
   if (h.m_count > 0 && (h.m_min > h.m_max || bucket_of(h.m_min) > bucket_of(h.m_max))) {
     throw bad("\"min\" is above \"max\"");
   }

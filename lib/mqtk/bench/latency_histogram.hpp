@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -54,8 +55,10 @@ public:
   static std::uint64_t bucket_high(std::size_t index) noexcept;
 
   // The JSON form of mqtk-bench's result files (documented in mqtk-bench(1)):
-  // {"unit":"ns","sub_bucket_bits":7,"count":N,"min":..,"max":..,"sum":..,
-  //  "buckets":[[index,count],...]} with only the non-empty buckets.
+  // {"unit":"ns","sub_bucket_bits":7,"value_bits":42,"count":N,"min":..,
+  //  "max":..,"sum":"DIGITS","buckets":[[index,count],...]} with only the
+  // non-empty buckets; the sum is a string of decimal digits because it can
+  // pass 64 bits.
   nlohmann::json to_json() const;
   // Reads that form back. Throws Error (exit 1) naming what is wrong: not an
   // object, another layout, a bucket out of range, counts that do not add up.
@@ -64,6 +67,8 @@ public:
   friend bool operator==(const LatencyHistogram&, const LatencyHistogram&) = default;
 
 private:
+  std::string sum_text() const;
+
   std::array<std::uint64_t, bucket_count> m_counts{};
   std::uint64_t m_count = 0;
   std::uint64_t m_min = 0;

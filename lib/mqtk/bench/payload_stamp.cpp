@@ -22,8 +22,11 @@ std::uint64_t get(std::string_view in, std::size_t at, int bytes) noexcept
 
 } // namespace
 
-void PayloadStamp::write(std::string& payload) const noexcept
+void PayloadStamp::write(std::string& payload) const
 {
+  if (payload.size() < size) {
+    payload.resize(size);
+  }
   payload[0] = 'M';
   payload[1] = 'Q';
   payload[2] = 'B';

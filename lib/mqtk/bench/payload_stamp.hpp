@@ -20,9 +20,9 @@ struct PayloadStamp
   std::uint64_t sequence = 0;
   std::uint64_t due_ns = 0;
 
-  // Writes the stamp at the start of `payload`, which is at least `size`
-  // bytes long.
-  void write(std::string& payload) const noexcept;
+  // Writes the stamp at the start of `payload`, first made `size` bytes
+  // long if it is shorter.
+  void write(std::string& payload) const;
 
   // The stamp of a payload, or nullopt when it has none (too short, no
   // "MQB1").

@@ -15,10 +15,15 @@ class SendSchedule
 public:
   using Clock = std::chrono::steady_clock;
 
-  // `rate` messages per second, above 0.
-  SendSchedule(double rate, Clock::time_point start) noexcept;
+  static constexpr double min_rate = 1e-6; // one message in 11.6 days
+  static constexpr double max_rate = 1e9;  // at least 1 ns apart
 
-  // When message `i` (from 0) is due.
+  // `rate` messages per second, from min_rate to max_rate. Throws
+  // UsageError otherwise.
+  SendSchedule(double rate, Clock::time_point start);
+
+  // When message `i` (from 0) is due; Clock::time_point::max() past what
+  // the clock can hold.
   Clock::time_point due(std::uint64_t i) const noexcept;
 
   // How many messages are due by `now` (those with due() <= now).

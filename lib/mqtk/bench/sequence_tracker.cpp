@@ -1,6 +1,7 @@
 #include "mqtk/bench/sequence_tracker.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace mqtk {
 
@@ -48,6 +49,10 @@ void SequenceTracker::on_message(std::uint32_t publisher, std::uint64_t sequence
   }
   Counts& c = st.counts;
   ++c.received;
+  if (sequence == std::numeric_limits<std::uint64_t>::max()) {
+    ++c.too_late; // no number can follow it: not a real sequence number
+    return;
+  }
   if (sequence >= c.next) {
     // The numbers entering the window (next .. sequence) start unseen; a
     // jump of a window or more clears it all.

@@ -43,7 +43,12 @@ AlertRule::State& AlertRule::state_of(std::string_view topic)
     m_recent.pop_back();
   }
   m_recent.emplace_front(std::string(topic), State{});
-  m_topics.emplace(m_recent.front().first, m_recent.begin());
+  try {
+    m_topics.emplace(m_recent.front().first, m_recent.begin());
+  } catch (...) {
+    m_recent.pop_front(); // keep the list and the index in step
+    throw;
+  }
   return m_recent.front().second;
 }
 

@@ -43,6 +43,12 @@ public:
   // Throws UsageError when cooldown is negative or not finite.
   AlertRule(FilterExpression when, std::optional<FilterExpression> rearm, bool edge,
             std::chrono::duration<double> cooldown, bool shared = false);
+  // Not copyable: the topic index views the list's strings. Moving keeps
+  // them (list nodes stay where they are).
+  AlertRule(const AlertRule&) = delete;
+  AlertRule& operator=(const AlertRule&) = delete;
+  AlertRule(AlertRule&&) = default;
+  AlertRule& operator=(AlertRule&&) = default;
 
   // Whether the message in value, received at now, raises an alert; updates
   // the state of its topic. Reuses value's payload scan for both

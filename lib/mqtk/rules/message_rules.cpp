@@ -30,7 +30,7 @@ void add_rule_options(CLI::App& app, RuleOptions& o)
     ->type_name("EXPR");
   g->add_flag("--shared-alert-state", o.shared_state,
               "--edge, --rearm and --cooldown keep one state for every topic (default: one per topic)");
-  g->add_option("--cooldown", o.cooldown, "Seconds without alerts after an alert")
+  g->add_option("--cooldown", o.cooldown, "Seconds without alerts after an alert (per topic)")
     ->check(number_in(0, std::numeric_limits<double>::max(), "seconds, 0 or more"))
     ->type_name("SECONDS");
   g->add_option("--rate", o.rate, "At most N data messages per second (excess dropped)")

@@ -146,3 +146,35 @@ TEST_CASE("latency histogram: empty, counts and JSON round trip")
   CHECK_THROWS_AS(LatencyHistogram::from_json(broken), mqtk::Error);
   CHECK_THROWS_AS(LatencyHistogram::from_json(nlohmann::json::array()), mqtk::Error);
 }
+
+TEST_CASE("latency histogram: nearest rank without rounding errors, exact ends, sums past 2^53")
+{
+  LatencyHistogram h;
+  for (std::uint64_t us = 1; us <= 100; ++us) {
+    h.record(us * 1000);
+  }
+  CHECK(h.percentile(14) == doctest::Approx(14000).epsilon(0.01)); // 14 % of 100 is 14.000000000000002
+  CHECK(h.percentile(0) == 1000);                                  // the exact minimum
+  CHECK(h.percentile(100) == 100000);
+  CHECK(h.percentile(std::nan("")) == 1000);
+  LatencyHistogram thousand;
+  for (std::uint64_t i = 1; i <= 1000; ++i) {
+    thousand.record(i * 1000);
+  }
+  CHECK(thousand.percentile(99.9) == doctest::Approx(999000).epsilon(0.01)); // the 999th, not the max
+
+  LatencyHistogram big;
+  big.record((std::uint64_t{1} << 53) + 1);
+  big.record(0);
+  big.record(LatencyHistogram::max_value, 1'000'000); // a sum past 64 bits
+  const auto j = big.to_json();
+  CHECK(j["sum"].is_string());
+  CHECK(LatencyHistogram::from_json(j) == big);
+  auto bad = j;
+  bad["sum"] = 1e300;
+  CHECK_THROWS_AS(LatencyHistogram::from_json(bad), mqtk::Error);
+  bad = j;
+  bad["buckets"] = nlohmann::json::array({{5, ~std::uint64_t{0}}, {6, 2}});
+  CHECK_THROWS_WITH_AS(LatencyHistogram::from_json(bad), "histogram: the bucket counts do not fit 64 bits",
+                       mqtk::Error);
+}

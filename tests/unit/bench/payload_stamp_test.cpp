@@ -24,3 +24,13 @@ TEST_CASE("payload stamp: written and read back, padding untouched")
   CHECK_FALSE(PayloadStamp::read(std::string(24, 'M')));
   CHECK_FALSE(PayloadStamp::read("hello"));
 }
+
+TEST_CASE("payload stamp: a payload shorter than the stamp is made long enough")
+{
+  std::string small(10, 'x');
+  PayloadStamp s;
+  s.sequence = 3;
+  s.write(small);
+  CHECK(small.size() == PayloadStamp::size);
+  CHECK(PayloadStamp::read(small)->sequence == 3);
+}

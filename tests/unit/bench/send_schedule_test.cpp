@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include "mqtk/bench/send_schedule.hpp"
+#include "mqtk/process/error.hpp"
+
+#include <cmath>
 
 using namespace std::chrono_literals;
 using mqtk::SendSchedule;
@@ -36,4 +39,16 @@ TEST_CASE("send schedule: how many are due, and the lag of a late send")
   // 550 ms, 500 ms late, and so does the latency counted from its due time.
   CHECK(s.lag(5, t0 + 550ms) == 500ms);
   CHECK(s.lag(5, t0 + 40ms) == 0ms); // early: no lag
+}
+
+TEST_CASE("send schedule: rates out of range are refused; far due times saturate")
+{
+  const auto t0 = SendSchedule::Clock::now();
+  for (double bad : {0.0, -5.0, 1e-11, 2e9, std::nan(""), 1.0 / 0.0}) {
+    CHECK_THROWS_AS(SendSchedule(bad, t0), mqtk::UsageError);
+  }
+  SendSchedule slow(SendSchedule::min_rate, t0);
+  CHECK(slow.due(~std::uint64_t{0}) == SendSchedule::Clock::time_point::max());
+  SendSchedule fast(SendSchedule::max_rate, t0);
+  CHECK(fast.due_by(t0 + 1s) == 1'000'000'001);
 }

@@ -96,3 +96,13 @@ TEST_CASE("sequence tracker: jumps and arrivals beyond the window")
   t.on_message(0, 10 * SequenceTracker::window - 5); // within the window behind: reordered
   CHECK(t.counts(0).reordered == 1);
 }
+
+TEST_CASE("sequence tracker: the largest number is not a sequence number")
+{
+  SequenceTracker t;
+  t.on_message(0, ~std::uint64_t{0});
+  t.on_message(0, ~std::uint64_t{0});
+  CHECK(t.counts(0).unique == 0);
+  CHECK(t.counts(0).too_late == 2);
+  CHECK(t.counts(0).next == 0);
+}
