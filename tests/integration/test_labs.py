@@ -474,6 +474,16 @@ class AlertModesTest(LabTestCase):
                 self.assertEqual(self.sentinel_lines(alerts, "lab/alerts"), expected)
 
 
+    def test_cooldown_summary_names_the_topics(self):
+        watcher = self.spawn_sub("-t", "lab/+/accel", "-C", "6", "--alert-topic", "lab/alerts", "--alert-when",
+                                 ".ax > 5", "--cooldown", "3600")
+        for topic in ("lab/s1/accel", "lab/s2/accel") * 3:
+            r = self.run_tool("mqtk-pub", "-t", topic, "-m", '{"ax":7.5}')
+            self.assertEqual(r.returncode, 0, r.stderr)
+        rc, _, err = self.finish(watcher)
+        self.assertEqual((rc, err), (0, b"mqtk-sub: --cooldown held back 4 alerts on 2 topics\n"))
+
+
 class WhereTest(LabTestCase):
     def where_pub(self, expr, lines, *extra, topic="w/t"):
         """Publishes lines with --where expr; returns the payloads that arrived."""

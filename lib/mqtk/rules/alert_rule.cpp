@@ -41,6 +41,7 @@ AlertRule::State& AlertRule::state_of(std::string_view topic)
   if (m_topics.size() >= max_topics) {
     m_topics.erase(m_recent.back().first);
     m_recent.pop_back();
+    ++m_forgotten;
   }
   m_recent.emplace_front(std::string(topic), State{});
   try {
@@ -77,6 +78,10 @@ bool AlertRule::should_alert(PayloadValue& value, std::chrono::steady_clock::tim
   // Compared in double seconds so that a huge --cooldown cannot overflow.
   if (st.alerted && std::chrono::duration<double>(now - st.last_alert) < m_cooldown) {
     ++m_suppressed;
+    if (!st.held_back) {
+      st.held_back = true;
+      ++m_suppressed_topics;
+    }
     return false;
   }
   st.alerted = true;

@@ -57,6 +57,10 @@ public:
 
   // Topics whose state is kept now.
   std::size_t topics() const noexcept { return m_topics.size(); }
+  // Topics that had an alert held back by the cooldown (1 when shared).
+  std::uint64_t suppressed_topics() const noexcept { return m_suppressed_topics; }
+  // Topic states forgotten because more than max_topics were seen.
+  std::uint64_t forgotten() const noexcept { return m_forgotten; }
 
   // Alerts raised so far.
   std::uint64_t alerts() const noexcept { return m_alerts; }
@@ -78,6 +82,7 @@ private:
   {
     bool armed = true;
     bool alerted = false; // last_alert is set
+    bool held_back = false; // the cooldown held back one of its alerts
     std::chrono::steady_clock::time_point last_alert{};
   };
   struct Hash
@@ -93,6 +98,8 @@ private:
   std::list<Entry> m_recent;
   std::unordered_map<std::string_view, std::list<Entry>::iterator, Hash, std::equal_to<>> m_topics;
   std::uint64_t m_alerts = 0;
+  std::uint64_t m_suppressed_topics = 0;
+  std::uint64_t m_forgotten = 0;
   std::uint64_t m_suppressed = 0;
 };
 

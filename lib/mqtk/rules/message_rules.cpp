@@ -87,8 +87,16 @@ void MessageRules::report(std::string_view tool) const
     fmt::print(stderr, "{}: --rate dropped {} message{}\n", tool, rate_dropped(), rate_dropped() == 1 ? "" : "s");
   }
   if (alerts_suppressed() > 0) {
-    fmt::print(stderr, "{}: --cooldown held back {} alert{}\n", tool, alerts_suppressed(),
-               alerts_suppressed() == 1 ? "" : "s");
+    // Per topic, say over how many (a forgotten topic that comes back
+    // counts again).
+    const std::uint64_t topics = m_alert->suppressed_topics();
+    fmt::print(stderr, "{}: --cooldown held back {} alert{}{}\n", tool, alerts_suppressed(),
+               alerts_suppressed() == 1 ? "" : "s",
+               topics > 1 ? fmt::format(" on {} topics", topics) : std::string());
+  }
+  if (m_alert && m_alert->forgotten() > 0) {
+    fmt::print(stderr, "{}: alert state forgotten for {} topic{} (more than {} seen; they started armed again)\n",
+               tool, m_alert->forgotten(), m_alert->forgotten() == 1 ? "" : "s", AlertRule::max_topics);
   }
 }
 

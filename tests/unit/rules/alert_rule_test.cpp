@@ -235,4 +235,23 @@ TEST_CASE("alert rule: at most max_topics states, the least recently seen forgot
   CHECK(r.topics() == AlertRule::max_topics);
   CHECK(alert("t/1"));       // forgotten: starts armed again
   CHECK_FALSE(alert("t/0"));
+  CHECK(r.forgotten() == 2); // t/1, then t/2 to make room for t/1 again
+}
+
+TEST_CASE("alert rule: the cooldown's held-back alerts are counted per topic")
+{
+  using namespace std::chrono_literals;
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  AlertRule r(FilterExpression::parse(". > 5"), std::nullopt, false, 10s);
+  auto alert = [&](const char* topic) {
+    PayloadValue value(MessageView{topic, "9", 0, false, 0});
+    return r.should_alert(value, t0);
+  };
+  CHECK(alert("a"));
+  CHECK(alert("b")); // its own cooldown
+  CHECK_FALSE(alert("a"));
+  CHECK_FALSE(alert("a"));
+  CHECK_FALSE(alert("b"));
+  CHECK(r.suppressed() == 3);
+  CHECK(r.suppressed_topics() == 2);
 }
