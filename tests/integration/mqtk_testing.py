@@ -5,6 +5,7 @@ import getpass
 import itertools
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -281,6 +282,15 @@ class Observer:
         return lines[:next(i for i, l in enumerate(lines) if l.startswith(self.SENTINEL + " "))]
 
 
+def read_text(path):
+    """The file's text, or "" if it does not exist (yet)."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 class Tmux:
     """A tmux server of its own (its socket in a temporary directory), killed
     after the test and its socket removed."""
@@ -288,6 +298,7 @@ class Tmux:
     def __init__(self, case):
         d = tempfile.mkdtemp(prefix="mqtk-tmux-")
         case.addCleanup(shutil.rmtree, d, ignore_errors=True)  # after kill (cleanups run last first)
+        self.dir = d
         self.socket = os.path.join(d, "tmux.sock")
         self.env = dict(os.environ, TERM=os.environ.get("TERM") or "xterm")
         self.env.pop("TMUX", None)
@@ -305,6 +316,28 @@ class Tmux:
 
     def new(self, name, command, x=80, y=24):
         self.run("new-session", "-d", "-s", name, "-x", str(x), "-y", str(y), command)
+
+    def new_tool(self, name, command_line, x=80, y=24):
+        """A session running `command_line` under a shell that traps SIGINT
+        (so Ctrl-C reaches only the tool), records the terminal modes before
+        and after it, and prints EXIT=<status>; see ended()."""
+        before = shlex.quote(os.path.join(self.dir, name + ".before"))
+        after = shlex.quote(os.path.join(self.dir, name + ".after"))
+        self.new(name, f"trap : INT; stty -g > {before}; {command_line}; echo EXIT=$?; stty -g > {after}; sleep 60",
+                 x, y)
+
+    def ended(self, case, name, code):
+        """Waits for the tool of new_tool() to exit with `code` and checks
+        that it gave the terminal back as it found it; returns the pane's
+        text (wrapped lines joined)."""
+        self.wait_screen(name, lambda s: f"EXIT={code}" in "\n".join(s), what=f"{name}: EXIT={code}")
+        with open(os.path.join(self.dir, name + ".before")) as f:
+            before = f.read()
+        after = wait_for(lambda: read_text(os.path.join(self.dir, name + ".after")), what=f"{name}: stty after")
+        case.assertEqual(after, before, f"{name}: terminal modes restored")
+        case.assertEqual(self.display(name, "#{alternate_on} #{cursor_flag}"), "0 1",
+                         f"{name}: normal screen and cursor back")
+        return "\n".join(self.screen(name, joined=True))
 
     def screen(self, name, joined=False):
         """The pane's lines (with `joined`, wrapped lines joined)."""

@@ -31,14 +31,6 @@ def g(value):
     return "%g" % value
 
 
-def read_text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
 class PlotTest(BrokerTestCase):
     # Helpers -------------------------------------------------------------
     def tempdir(self):
@@ -84,21 +76,13 @@ class PlotTest(BrokerTestCase):
         lost = self.extra_broker()
         svg = os.path.join(d, "live.svg")
 
-        def command(name, args):
-            # The shell traps SIGINT (so Ctrl-C reaches only the tool) and
-            # records the terminal modes before and after the tool.
-            before = shlex.quote(os.path.join(d, name + ".before"))
-            after = shlex.quote(os.path.join(d, name + ".after"))
-            return (f"trap : INT; stty -g > {before}; LANG=C.UTF-8 {sub} {args}; echo EXIT=$?; "
-                    f"stty -g > {after}; sleep 60")
-
         live_id = f"plot-live-{os.getpid()}"
-        tmux.new("live", command("live", f"-p {self.port} -i {live_id} -q 1 -t 'lab/+/accel' --plot .ax "
-                                 f"--alert-topic lab/alerts --alert-when '.ax > 5' --edge "
-                                 f"--plot-svg {shlex.quote(svg)}"))
-        tmux.new("term", command("term", f"-p {self.port} -t lab/x --plot .x"))
-        tmux.new("intr", command("intr", f"-p {self.port} -t lab/x --plot .x"))
-        tmux.new("lost", command("lost", f"-p {lost.port} -t lab/x --plot .x"))
+        sub = f"LANG=C.UTF-8 {sub}"
+        tmux.new_tool("live", f"{sub} -p {self.port} -i {live_id} -q 1 -t 'lab/+/accel' --plot .ax "
+                      f"--alert-topic lab/alerts --alert-when '.ax > 5' --edge --plot-svg {shlex.quote(svg)}")
+        tmux.new_tool("term", f"{sub} -p {self.port} -t lab/x --plot .x")
+        tmux.new_tool("intr", f"{sub} -p {self.port} -t lab/x --plot .x")
+        tmux.new_tool("lost", f"{sub} -p {lost.port} -t lab/x --plot .x")
 
         def waiting(s):
             return s[0].rstrip().endswith(" live") and any("no values yet" in l for l in s)
@@ -167,19 +151,9 @@ class PlotTest(BrokerTestCase):
                          and self.legend(s).get(("lab/s3/accel", ".ax")) == expected_s3,
                          what="resumed, with s3")
 
-        def ended(name, code):
-            tmux.wait_screen(name, lambda s: f"EXIT={code}" in "\n".join(s), what=f"{name}: EXIT={code}")
-            with open(os.path.join(d, name + ".before")) as f:
-                before = f.read()
-            after = wait_for(lambda: read_text(os.path.join(d, name + ".after")), what=f"{name}: stty after")
-            self.assertEqual(after, before, f"{name}: terminal modes restored")
-            self.assertEqual(tmux.display(name, "#{alternate_on} #{cursor_flag}"), "0 1",
-                             f"{name}: normal screen and cursor back")
-            return "\n".join(tmux.screen(name, joined=True))
-
         with self.subTest("q, and the SVG written at exit"):
             tmux.run("send-keys", "-t", "live", "q")
-            ended("live", 0)
+            tmux.ended(self, "live", 0)
             root = ET.parse(svg).getroot()
             paths = {p.get("data-topic"): p for p in root.iter(SVG + "path") if p.get("class") == "series"}
             self.assertEqual(sorted(paths), ["lab/s1/accel", "lab/s2/accel", "lab/s3/accel"])
@@ -187,13 +161,13 @@ class PlotTest(BrokerTestCase):
             self.assertEqual(len([l for l in root.iter(SVG + "line") if l.get("class") == "alert"]), alerts)
         with self.subTest("SIGTERM"):
             os.kill(tmux.tool_pid("term", "mqtk-sub"), signal.SIGTERM)
-            ended("term", 0)
+            tmux.ended(self, "term", 0)
         with self.subTest("Ctrl-C"):
             tmux.run("send-keys", "-t", "intr", "C-c")
-            ended("intr", 0)
+            tmux.ended(self, "intr", 0)
         with self.subTest("lost connection"):
             lost.stop()
-            shown = ended("lost", 1)
+            shown = tmux.ended(self, "lost", 1)
             self.assertIn(f"mqtk-sub: lost the connection to localhost:{lost.port}", shown)
 
     # 2. --plot-svg off a terminal --------------------------------------------

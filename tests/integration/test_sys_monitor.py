@@ -251,15 +251,6 @@ def listeners(port):
     return found
 
 
-def read_text(path):
-    """The file's text, or "" if it does not exist (yet)."""
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
 def http_get(port, path):
     """(status, content type, body) of GET http://127.0.0.1:port/path."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -829,23 +820,15 @@ class SysMonitorTest(BrokerTestCase):
     # 10. The live view under tmux ----------------------------------------------
     def test_live_view_under_tmux(self):
         tmux = Tmux(self)
-        d = self.tempdir()
         monitor = shlex.quote(tool("mqtk-sys-monitor"))
         no_sys = self.extra_broker(extra_config="sys_interval 0")
         lost = self.extra_broker(extra_config=SYS)
 
-        def command(name, args):
-            # The shell traps SIGINT (so Ctrl-C reaches only the tool) and
-            # records the terminal modes before and after the tool.
-            before = shlex.quote(os.path.join(d, name + ".before"))
-            after = shlex.quote(os.path.join(d, name + ".after"))
-            return f"trap : INT; stty -g > {before}; {monitor} {args}; echo EXIT=$?; stty -g > {after}; sleep 60"
-
-        tmux.new("quit", command("quit", f"-p {self.port}"))
-        tmux.new("term", command("term", f"-p {self.port}"))
-        tmux.new("intr", command("intr", f"-p {self.port}"))
-        tmux.new("nosys", command("nosys", f"-p {no_sys.port} --timeout 3"))
-        tmux.new("lost", command("lost", f"-p {lost.port}"))
+        tmux.new_tool("quit", f"{monitor} -p {self.port}")
+        tmux.new_tool("term", f"{monitor} -p {self.port}")
+        tmux.new_tool("intr", f"{monitor} -p {self.port}")
+        tmux.new_tool("nosys", f"{monitor} -p {no_sys.port} --timeout 3")
+        tmux.new_tool("lost", f"{monitor} -p {lost.port}")
 
         def live(s):
             return s[0].rstrip().endswith(" live") and "Clients" in s[3]
@@ -873,27 +856,17 @@ class SysMonitorTest(BrokerTestCase):
                                   else None, what="the view redrawn at 100x30")
         self.assertTrue(all(len(l) <= 100 for l in screen))
 
-        def ended(name, code):
-            tmux.wait_screen(name, lambda s: f"EXIT={code}" in "\n".join(s), what=f"{name}: EXIT={code}")
-            with open(os.path.join(d, name + ".before")) as f:
-                before = f.read()
-            after = wait_for(lambda: read_text(os.path.join(d, name + ".after")), what=f"{name}: stty after")
-            self.assertEqual(after, before, f"{name}: terminal modes restored")
-            self.assertEqual(tmux.display(name, "#{alternate_on} #{cursor_flag}"), "0 1",
-                             f"{name}: normal screen and cursor back")
-            return "\n".join(tmux.screen(name, joined=True))
-
         with self.subTest("q"):
             tmux.run("send-keys", "-t", "quit", "q")
-            ended("quit", 0)
+            tmux.ended(self, "quit", 0)
         with self.subTest("SIGTERM"):
             os.kill(tmux.tool_pid("term", "mqtk-sys-monito"), signal.SIGTERM)
-            ended("term", 0)
+            tmux.ended(self, "term", 0)
         with self.subTest("Ctrl-C"):
             tmux.run("send-keys", "-t", "intr", "C-c")
-            ended("intr", 0)
+            tmux.ended(self, "intr", 0)
         with self.subTest("no $SYS"):
-            shown = ended("nosys", 1)
+            shown = tmux.ended(self, "nosys", 1)
             self.assertIn("sys_interval 0", shown)
         with self.subTest("lost connection, then the broker back"):
             # An uptime the restarted broker cannot have when the view is
@@ -906,7 +879,7 @@ class SysMonitorTest(BrokerTestCase):
             tmux.wait_screen("lost", lambda s: live(s) and "restarts seen: 1" in s[1],
                              what="live again, the restart seen")
             tmux.run("send-keys", "-t", "lost", "q")
-            ended("lost", 0)
+            tmux.ended(self, "lost", 0)
 
     # Usage errors --------------------------------------------------------------
     def test_usage_errors_before_connecting(self):
