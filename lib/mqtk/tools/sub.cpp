@@ -362,7 +362,10 @@ private:
     if (m_options.no_stale && m.retain) {
       return;
     }
-    const auto received = std::chrono::steady_clock::now();
+    // The monotonic time only for what needs it (rules, the chart): plain
+    // printing reads no second clock per message.
+    const auto received = m_rules.active() || m_series ? std::chrono::steady_clock::now()
+                                                       : std::chrono::steady_clock::time_point{};
     // --exec-on alert: the command runs for this message only when it
     // raised an alert.
     bool run_command = m_exec && !m_exec_on_alert;
