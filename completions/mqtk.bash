@@ -1,8 +1,8 @@
-# bash completion for mqtk-pub, mqtk-sub, mqtk-retain-clear and mqtk-sys-monitor  -*- shell-script -*-
+# bash completion for mqtk-pub, mqtk-sub, mqtk-retain-clear, mqtk-sys-monitor and mqtk-bench  -*- shell-script -*-
 #
 # Install: copy to /usr/share/bash-completion/completions/mqtk-pub,
-# .../mqtk-sub, .../mqtk-retain-clear and .../mqtk-sys-monitor (or source it
-# from ~/.bashrc).
+# .../mqtk-sub, .../mqtk-retain-clear, .../mqtk-sys-monitor and
+# .../mqtk-bench (or source it from ~/.bashrc).
 
 _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     -k --keepalive -c --disable-clean-session -x --session-expiry-interval
@@ -35,6 +35,116 @@ _mqtk_retain_clear_opts='-t --topic -T --filter-out --where --max
 _mqtk_sys_monitor_opts='-t --topic --once --timeout -j --json --format
     --output --listen --warn-when --alert-when --alert-topic'
 
+# mqtk-bench: a subcommand first, then its options. Its connection flags are
+# the common ones without -i, -c (-c is --clients) and -x; -D is --duration.
+_mqtk_bench_commands='pub sub conn pubsub merge'
+_mqtk_bench_connection_opts='-h --host -p --port -L --url -I --id-prefix
+    -k --keepalive -V --protocol-version -u --username -P --pw --will-topic
+    --will-payload --will-qos --will-retain -d --debug --quiet --connect-timeout
+    -M --nodelay
+    --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
+    --insecure --tls-use-os-certs'
+_mqtk_bench_load_opts='-c --clients --id-offset --connect-rate --start-at --no-sys'
+_mqtk_bench_result_opts='-j --json -o --output --csv --slo'
+_mqtk_bench_publish_opts='-n --count -D --duration --rate -s --size -q --qos
+    -t --topic --warmup -r --retain --drain --realtime-stamps'
+_mqtk_bench_sub_opts='-t --topic -q --qos -n --count -D --duration --shared'
+_mqtk_bench_pubsub_opts='--subscribers --sub-topic --sub-qos --shared'
+
+_mqtk_bench()
+{
+    local cur=$1 prev=$2
+    local i command=
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+            pub | sub | conn | pubsub | merge)
+                command=${COMP_WORDS[i]}
+                break
+                ;;
+        esac
+    done
+
+    if [[ -z $command ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$_mqtk_bench_commands" -- "$cur"))
+        fi
+        return
+    fi
+
+    case $prev in
+        -q | --qos | --sub-qos | --will-qos)
+            COMPREPLY=($(compgen -W '0 1 2' -- "$cur"))
+            return
+            ;;
+        -V | --protocol-version)
+            COMPREPLY=($(compgen -W '31 311 5 mqttv31 mqttv311 mqttv5' -- "$cur"))
+            return
+            ;;
+        --tls-version)
+            COMPREPLY=($(compgen -W 'tlsv1.3 tlsv1.2 tlsv1.1' -- "$cur"))
+            return
+            ;;
+        --keyform)
+            COMPREPLY=($(compgen -W 'pem' -- "$cur"))
+            return
+            ;;
+        -o | --output | --csv | --cafile | --cert | --key)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --capath)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        -h | --host)
+            COMPREPLY=($(compgen -A hostname -- "$cur"))
+            return
+            ;;
+        -L | --url)
+            # ws:// and wss:// are refused: libmosquitto 2.0 has no websockets.
+            COMPREPLY=($(compgen -W 'mqtt:// mqtts://' -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            return
+            ;;
+        -p | --port | -I | --id-prefix | -k | --keepalive | -u | --username | \
+        -P | --pw | --will-topic | --will-payload | --connect-timeout | -M | \
+        --ciphers | --tls-alpn | -c | --clients | --id-offset | --connect-rate | \
+        --start-at | --slo | -n | --count | -D | --duration | --rate | -s | \
+        --size | -t | --topic | --warmup | --drain | --subscribers | \
+        --sub-topic | --shared | \
+        -A | --unix | --proxy | --tls-engine | --tls-engine-kpass-sha1 | \
+        --psk | --psk-identity | --property)
+            # A free-form value: nothing sensible to offer.
+            return
+            ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        local opts='--help'
+        case $command in
+            pub) opts+=" $_mqtk_bench_connection_opts $_mqtk_bench_load_opts $_mqtk_bench_result_opts
+                 $_mqtk_bench_publish_opts" ;;
+            sub) opts+=" $_mqtk_bench_connection_opts $_mqtk_bench_load_opts $_mqtk_bench_result_opts
+                 $_mqtk_bench_sub_opts" ;;
+            conn) opts+=" $_mqtk_bench_connection_opts $_mqtk_bench_load_opts $_mqtk_bench_result_opts
+                 -D --duration" ;;
+            pubsub) opts+=" $_mqtk_bench_connection_opts $_mqtk_bench_load_opts $_mqtk_bench_result_opts
+                 $_mqtk_bench_publish_opts $_mqtk_bench_pubsub_opts" ;;
+            merge) opts+=" --quiet $_mqtk_bench_result_opts" ;;
+        esac
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    elif [[ $command == merge ]]; then
+        # Result files (-o, -j): *.json, and directories to reach them.
+        compopt -o filenames 2>/dev/null
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+    fi
+}
+
 _mqtk()
 {
     local cur prev words cword
@@ -47,6 +157,11 @@ _mqtk()
     fi
 
     local tool=${1##*/}
+
+    if [[ $tool == mqtk-bench ]]; then
+        _mqtk_bench "$cur" "$prev"
+        return
+    fi
 
     # mqtk-sub --exec CMD [ARGS...]: every word after --exec belongs to the
     # command, so complete it as a command line of its own.
@@ -158,4 +273,4 @@ _mqtk()
     fi
 }
 
-complete -F _mqtk mqtk-pub mqtk-sub mqtk-retain-clear mqtk-sys-monitor
+complete -F _mqtk mqtk-pub mqtk-sub mqtk-retain-clear mqtk-sys-monitor mqtk-bench

@@ -2,7 +2,8 @@
 bash-completion loaded: each tool's options, their values, files where a
 file is taken, a command and then its arguments after --exec, never a flag
 that every tool refuses, never a candidate twice, and every option of each
-tool's --help offered."""
+tool's --help offered; for mqtk-bench, its subcommands first, then each
+subcommand's options."""
 
 import os
 import re
@@ -20,6 +21,16 @@ BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 TOOLS = ("mqtk-pub", "mqtk-sub", "mqtk-retain-clear", "mqtk-sys-monitor")
 REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1", "--psk", "--psk-identity", "-D",
            "--property")
+BENCH_COMMANDS = ("pub", "sub", "conn", "pubsub", "merge")
+# mqtk-bench's -D is --duration, so it is offered; the others stay refused.
+BENCH_REFUSED = tuple(f for f in REFUSED if f != "-D")
+
+
+def help_flags(help_text):
+    """The flags a --help text lists as options (not those merely mentioned)."""
+    flags = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", help_text))
+    return {f for f in flags if re.search(rf"^\s+(?:-\w,)?{re.escape(f)}\b", help_text, re.M)
+            or re.search(rf"^\s+{re.escape(f)},", help_text, re.M)}
 
 
 def complete(line, cwd=None):
@@ -53,9 +64,7 @@ class BashCompletionTest(unittest.TestCase):
                     self.assertNotIn(flag, offered)
                 # Every option of --help is offered.
                 help_text = subprocess.run([tool(name), "--help"], capture_output=True, timeout=TIMEOUT).stdout.decode()
-                flags = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", help_text))
-                helped = {f for f in flags if re.search(rf"^\s+(?:-\w,)?{re.escape(f)}\b", help_text, re.M)
-                          or re.search(rf"^\s+{re.escape(f)},", help_text, re.M)}
+                helped = help_flags(help_text)
                 missing = sorted(f for f in helped if f not in offered and f not in REFUSED)
                 self.assertEqual(missing, [], f"{name} --help options not completed")
         self.assertEqual(complete("mqtk-sub --qo"), ["--qos"])
@@ -87,6 +96,58 @@ class BashCompletionTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, d, ignore_errors=True)
         open(os.path.join(d, "payload.json"), "w").close()
         self.assertEqual(complete("mqtk-sub -t a --exec cat pay", cwd=d), ["payload.json"])
+
+
+    def test_bench_subcommands_first(self):
+        self.assertEqual(complete("mqtk-bench "), list(BENCH_COMMANDS))
+        self.assertEqual(complete("mqtk-bench pub"), ["pub", "pubsub"])
+        self.assertEqual(sorted(complete("mqtk-bench -")), ["--help", "--version"])
+
+    def test_bench_options_of_each_subcommand_once_and_none_refused(self):
+        for command in BENCH_COMMANDS:
+            with self.subTest(command=command):
+                offered = complete(f"mqtk-bench {command} -")
+                self.assertEqual(len(offered), len(set(offered)), f"duplicates: {sorted(offered)}")
+                for flag in BENCH_REFUSED:
+                    self.assertNotIn(flag, offered)
+                help_text = subprocess.run([tool("mqtk-bench"), command, "--help"], capture_output=True,
+                                           timeout=TIMEOUT).stdout.decode()
+                helped = help_flags(help_text)
+                self.assertIn("--help", helped)
+                self.assertEqual(sorted(f for f in helped if f not in offered and f not in BENCH_REFUSED), [],
+                                 f"mqtk-bench {command} --help options not completed")
+                # Nothing offered that this subcommand's --help does not list.
+                self.assertEqual(sorted(f for f in offered if f not in helped), [],
+                                 f"mqtk-bench {command}: options completed that --help does not list")
+        self.assertIn("-D", complete("mqtk-bench pub -"))
+        self.assertNotIn("--rate", complete("mqtk-bench conn -"))
+        self.assertEqual(complete("mqtk-bench pubsub --sub-q"), ["--sub-qos"])
+        self.assertEqual(complete("mqtk-bench pubsub --sub-qos 1 --sha"), ["--shared"])
+
+    def test_bench_values(self):
+        self.assertEqual(complete("mqtk-bench pub -q "), ["0", "1", "2"])
+        self.assertEqual(complete("mqtk-bench pubsub --sub-qos "), ["0", "1", "2"])
+        self.assertEqual(complete("mqtk-bench sub --qos "), ["0", "1", "2"])
+        self.assertEqual(complete("mqtk-bench conn -V "), ["31", "311", "5", "mqttv31", "mqttv311", "mqttv5"])
+        self.assertEqual(complete("mqtk-bench pub --slo "), [])   # free-form values: nothing to offer
+        self.assertEqual(complete("mqtk-bench pub -D "), [])
+        self.assertEqual(complete("mqtk-bench pub -c "), [])
+
+    def test_bench_files(self):
+        d = tempfile.mkdtemp(prefix="mqtk-compl-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        for f in ("a.json", "b.json", "notes.txt"):
+            open(os.path.join(d, f), "w").close()
+        os.mkdir(os.path.join(d, "runs"))
+        self.assertEqual(sorted(complete("mqtk-bench merge ", cwd=d)), ["a.json", "b.json", "runs"])
+        self.assertEqual(sorted(complete("mqtk-bench merge a.json ", cwd=d)), ["a.json", "b.json", "runs"])
+        self.assertEqual(complete("mqtk-bench merge b", cwd=d), ["b.json"])
+        for line in ("mqtk-bench pub -o ", "mqtk-bench pubsub --csv ", "mqtk-bench merge --output ",
+                     "mqtk-bench conn --cafile "):
+            with self.subTest(line=line):
+                self.assertEqual(sorted(complete(line, cwd=d)), ["a.json", "b.json", "notes.txt", "runs"])
+        self.assertEqual(complete("mqtk-bench sub --capath ", cwd=d), ["runs"])
+        self.assertEqual(complete("mqtk-bench pub -", cwd=d).count("--output"), 1)
 
 
 if __name__ == "__main__":

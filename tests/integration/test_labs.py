@@ -225,7 +225,7 @@ class ReadmeLabsTest(LabTestCase):
         heads = re.findall(r"^## (.+)$", text, re.M)
         self.assertIn("Labs", heads)
         i = heads.index("Labs")
-        self.assertEqual(heads[i - 1], "Using mqtk-sub", "Labs follows the usage sections")
+        self.assertEqual(heads[i - 1], "Using mqtk-bench", "Labs follows the usage sections")
         section = text.split("## Labs\n", 1)[1].split("\n## ", 1)[0]
         for command in LABS:
             with self.subTest(command=command[:40]):

@@ -30,7 +30,7 @@ void PayloadStamp::write(std::string& payload) const
   payload[0] = 'M';
   payload[1] = 'Q';
   payload[2] = 'B';
-  payload[3] = '1';
+  payload[3] = static_cast<char>('0' + (warmup ? 1 : 0) + (realtime ? 2 : 0));
   put(payload, 4, publisher, 4);
   put(payload, 8, sequence, 8);
   put(payload, 16, due_ns, 8);
@@ -38,10 +38,12 @@ void PayloadStamp::write(std::string& payload) const
 
 std::optional<PayloadStamp> PayloadStamp::read(std::string_view payload) noexcept
 {
-  if (payload.size() < size || payload.substr(0, 4) != "MQB1") {
+  if (payload.size() < size || payload.substr(0, 3) != "MQB" || payload[3] < '0' || payload[3] > '3') {
     return std::nullopt;
   }
   PayloadStamp s;
+  s.warmup = ((payload[3] - '0') & 1) != 0;
+  s.realtime = ((payload[3] - '0') & 2) != 0;
   s.publisher = static_cast<std::uint32_t>(get(payload, 4, 4));
   s.sequence = get(payload, 8, 8);
   s.due_ns = get(payload, 16, 8);

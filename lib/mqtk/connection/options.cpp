@@ -17,7 +17,7 @@
 
 namespace mqtk {
 
-void add_connection_options(CLI::App& app, ConnectionOptions& o)
+void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags flags)
 {
   auto* g = app.add_option_group("Connection", "Reaching the broker (same flags as mosquitto's clients)");
   g->add_option("-h,--host", o.host, "Broker host name or address (default: localhost)")
@@ -28,18 +28,26 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o)
   g->add_option("-L,--url", o.url,
                 "Broker as a URL: mqtt[s]://[user[:pass]@]host[:port]/topic, or ws[s]://host[:port]/path")
     ->type_name("URL");
-  g->add_option("-i,--id", o.id, "Client id (default: the tool's name, process id and random digits)")
-    ->type_name("ID");
-  g->add_option("-I,--id-prefix", o.id_prefix, "Client id prefix; the process id is appended")
-    ->type_name("PREFIX");
+  if (flags.client_id) {
+    g->add_option("-i,--id", o.id, "Client id (default: the tool's name, process id and random digits)")
+      ->type_name("ID");
+    g->add_option("-I,--id-prefix", o.id_prefix, "Client id prefix; the process id is appended")
+      ->type_name("PREFIX");
+  } else {
+    g->add_option("-I,--id-prefix", o.id_prefix,
+                  "Client id prefix: ids are PREFIX-pub-N, PREFIX-sub-N, PREFIX-conn-N (default: mqtk-bench-PID)")
+      ->type_name("PREFIX");
+  }
   g->add_option("-k,--keepalive", o.keepalive, "Keepalive interval in seconds, 5 to 65535 (default: 60)")
     ->transform(integer_in(5, 65535, "seconds from 5 to 65535"))
     ->type_name("SECONDS");
-  g->add_flag("-c,--disable-clean-session", o.disable_clean_session,
-              "Keep the session on the broker after disconnecting (needs -i)");
-  g->add_option("-x,--session-expiry-interval", o.session_expiry,
-                "MQTT 5 session expiry in seconds; -1 or 4294967295: never")
-    ->type_name("SECONDS");
+  if (flags.session) {
+    g->add_flag("-c,--disable-clean-session", o.disable_clean_session,
+                "Keep the session on the broker after disconnecting (needs -i)");
+    g->add_option("-x,--session-expiry-interval", o.session_expiry,
+                  "MQTT 5 session expiry in seconds; -1 or 4294967295: never")
+      ->type_name("SECONDS");
+  }
   g->add_option("-V,--protocol-version", o.protocol_version,
                 "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311)")
     ->type_name("VERSION");
@@ -101,7 +109,8 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o)
     ->type_name("KEY");
   u->add_option("--psk-identity", o.psk_identity, "TLS-PSK identity (not supported yet)")
     ->type_name("IDENTITY");
-  u->add_option("-D,--property", o.properties, "MQTT 5 property (not supported yet)")
+  u->add_option(flags.short_property ? "-D,--property" : "--property", o.properties,
+                "MQTT 5 property (not supported yet)")
     ->expected(3)
     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
     ->type_name("COMMAND NAME VALUE");

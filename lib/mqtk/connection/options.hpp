@@ -70,10 +70,20 @@ struct ConnectionOptions
   bool tls = false;
 };
 
+// Which of the shared connection flags a tool takes. mqtk-bench, whose
+// clients are many and always start clean, leaves out the client id and the
+// session flags, and its -c and -D mean clients and duration.
+struct ConnectionFlags
+{
+  bool client_id = true; // -i
+  bool session = true;   // -c, -x
+  bool short_property = true; // -D as well as --property
+};
+
 // Declares the connection flags shared by every tool (mosquitto's names and
 // meanings) in an option group of `app`. The app's help flag must already be
 // "--help" only, since -h is the host.
-void add_connection_options(CLI::App& app, ConnectionOptions& options);
+void add_connection_options(CLI::App& app, ConnectionOptions& options, ConnectionFlags flags = {});
 
 // Validates and completes options after parsing: applies -L, the protocol
 // version, session expiry, default port and client id. `tool` ("mqtk-pub")

@@ -54,8 +54,9 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
 {
   CLI::App app{std::string(spec.description), std::string(spec.name)};
   app.set_help_flag("--help", "Print this help on stdout and exit");
-  app.set_version_flag("--version", [] {
-    return fmt::format("mqtk {} ({})", MQTK_VERSION, library_versions());
+  app.set_version_flag("--version", [&spec] {
+    const std::string more = spec.more_versions ? ", " + spec.more_versions() : std::string();
+    return fmt::format("mqtk {} ({}{})", MQTK_VERSION, library_versions(), more);
   }, "Print mqtk's and its libraries' versions and exit");
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.get_formatter()->column_width(34);

@@ -30,6 +30,8 @@ struct ToolSpec
   // The exit code of a usage error, from the command line (mqtk-sys-monitor
   // --once: 3, Nagios' UNKNOWN); unset: 1.
   std::function<int(int argc, char** argv)> usage_exit_code = {};
+  // More library versions for --version ("libmosquitto 2.0.11").
+  std::function<std::string()> more_versions = {};
 };
 
 // The one place where errors become a stderr line and an exit code:

@@ -235,7 +235,7 @@ std::string plain_parse_error(const CLI::ParseError& e, CLI::App& app)
   const std::string what = e.what();
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     // The stray arguments in the order given.
-    const std::vector<std::string> extras = app.remaining();
+    const std::vector<std::string> extras = app.remaining(true);
     const auto names = option_names(app);
     for (const auto& arg : extras) {
       if (arg.size() > 1 && arg[0] == '-' && !(arg[1] >= '0' && arg[1] <= '9') && arg[1] != '.') {
