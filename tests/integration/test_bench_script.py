@@ -3,7 +3,8 @@ prints one valid JSON object with every row, and no message was lost in any
 run (the retained-message rows: mqtk-retain-clear left nothing, and
 mosquitto_sub --remove-retained did not finish in its fixed time; plot_1k_cpu:
 mqtk-sub --plot on a pseudo-terminal charted every value of the paced
-stream, as its SVG's series count). Speed is
+stream, as its SVG's series count; the mqtk-bench rows: it received all it
+sent, mosquitto_sub all N, all 10000 connections were made). Speed is
 not asserted: CI machines are too noisy for that. With
 --stock-paho (pointed at the same build: a stock-Paho build is too slow to
 make here) the rows that run mqtk also get the stock figures and ratios; a
@@ -27,12 +28,16 @@ EXPECTED_ROWS = {
     "rss_q0_raw", "rss_q0_json",
     "sink_where_json", "publ_fields_where", "pub_json_lines",
     "retain_clear_50k", "retain_clear_200k", "plot_1k_cpu",
+    "bench_saturate_qos0", "bench_cpu_per_msg", "bench_conn_10k",
 }
 # Rows that compare mqtk with itself (filter options against none).
 FILTER_ROWS = {"sink_where_json", "publ_fields_where"}
 # Rows whose baseline is not mosquitto, and their targets.
 SELF_BASELINE_ROWS = {"sink_where_json": ">= 0.8", "publ_fields_where": ">= 0.8",
-                      "pub_json_lines": ">= 0.8", "retain_clear_200k": "<= 1.5"}
+                      "pub_json_lines": ">= 0.8", "retain_clear_200k": "<= 1.5",
+                      "bench_saturate_qos0": ">= 90.0"}
+# Rows with a figure but no target and no mosquitto peer.
+REPORT_ROWS = {"bench_conn_10k"}
 
 
 class BenchScriptTest(unittest.TestCase):
@@ -64,6 +69,15 @@ class BenchScriptTest(unittest.TestCase):
             with self.subTest(row=rid):
                 self.assertEqual(row["lost"], 0)
                 self.assertEqual(row["failed_runs"], 0)
+                if rid in REPORT_ROWS:
+                    # A figure (mqtk) and a second one (value), no verdict.
+                    for key in ("mqtk", "value"):
+                        self.assertIsInstance(row[key], (int, float), key)
+                        self.assertGreater(row[key], 0, key)
+                    self.assertIsNone(row["mosquitto"])
+                    self.assertIsNone(row["pass"])
+                    self.assertEqual(row["target"], "reported")
+                    continue
                 # Every row has figures for both clients, a ratio and a verdict.
                 for key in ("mqtk", "mosquitto", "value"):
                     self.assertIsInstance(row[key], (int, float), key)
@@ -120,6 +134,30 @@ class BenchScriptTest(unittest.TestCase):
         self.assertEqual(spare["pass"], plot["mqtk"] < 25)
         self.assertEqual(plot["pass"], plot["value"] <= 3.0 and spare["pass"])
         self.assertLess(plot["mqtk"], 100)
+        # mqtk-bench: the broker's CPU is the value (and the "broker"
+        # column); CPU per message of both sides over the same N messages;
+        # conn -c 10000 against -c 1.
+        runs = result["config"]["stream_runs"]
+        sat = rows["bench_saturate_qos0"]
+        self.assertEqual(sat["unit"], "% CPU")
+        self.assertEqual(sat["value"], sat["mosquitto"])
+        self.assertEqual(sat["details"]["runs"], runs)
+        self.assertGreater(sat["details"]["median_received_rate"], 0)
+        self.assertEqual(sat["details"]["median_received"], sat["details"]["median_sent"])
+        cpm = rows["bench_cpu_per_msg"]
+        self.assertEqual(cpm["unit"], "us/msg")
+        self.assertEqual(cpm["target"], "<= 1.0")
+        self.assertEqual(cpm["baseline"], "mosquitto")
+        self.assertEqual(cpm["messages_per_run"], result["config"]["lines_qos0"])
+        self.assertEqual(cpm["details"]["mqtk"]["runs"], runs)
+        self.assertEqual(cpm["details"]["mosquitto"]["runs"], runs)
+        self.assertAlmostEqual(cpm["value"], cpm["mqtk"] / cpm["mosquitto"])
+        conn = rows["bench_conn_10k"]
+        self.assertEqual(conn["unit"], "conn/s")
+        self.assertEqual(conn["value_unit"], "B/conn")
+        self.assertEqual(conn["connections"], 10000)
+        self.assertEqual(conn["details"]["runs"], runs)
+        self.assertEqual(len(conn["details"]["maxrss_kb_1"]), runs)
         self.assertEqual(result["config"]["quick"], True)
         self.assertIsInstance(result["all_pass"], bool)
 
@@ -159,6 +197,15 @@ class BenchScriptTest(unittest.TestCase):
                            capture_output=True, timeout=60)
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"--plot-seconds", r.stderr)
+
+        # A report row alone, as a table: its figures, "reported", no verdict.
+        r = subprocess.run([sys.executable, SCRIPT, "--quick", "--quiet", "--mqtk-bin", BIN_DIR,
+                            "--rows", "bench_conn_10k"], capture_output=True, timeout=300)
+        out = r.stdout.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, out + r.stderr.decode(errors="replace"))
+        lines = out.splitlines()
+        self.assertRegex(lines[2], r"^bench_conn_10k +[\d,]+ conn/s +- +[\d,]+ B/conn +reported +- +0 *$")
+        self.assertIn("all targets met: yes", out)
 
         r = subprocess.run([sys.executable, SCRIPT, "--mqtk-bin", BIN_DIR, "--rows", "no_such_row"],
                            capture_output=True, timeout=60)

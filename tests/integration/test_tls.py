@@ -74,6 +74,25 @@ class TlsTest(BrokerTestCase):
                 self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
         self.assertNotIn("Received PUBLISH", self.broker.log())
 
+    def test_bench_over_tls_verifies_the_broker(self):
+        # mqtk-bench's engine (libmosquitto) with the same TLS flags: counts
+        # add up over a verified connection; an untrusted CA is refused.
+        import json
+        r = self.run_tool("mqtk-bench", "pubsub", "-h", "localhost", "--cafile", self.ca, "-q", "1", "-n", "200",
+                          "--no-sys", "-j", "-p", self.port, port=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        result = json.loads(r.stdout)
+        self.assertEqual(result["qos"][1]["unique"], 200)
+        self.assertTrue(result["parameters"]["tls"])
+        r = self.run_tool("mqtk-bench", "pubsub", "-h", "localhost", "--cafile", self.other_ca, "-n", "10",
+                          "--no-sys", "-p", self.port, port=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"localhost:{self.port}".encode(), r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+        r = self.run_tool("mqtk-bench", "pubsub", "-h", "127.0.0.1", "--cafile", self.ca, "-n", "10", "--no-sys",
+                          "-p", self.port, port=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+
     def test_host_name_is_checked_unless_insecure(self):
         # The certificate names "localhost"; 127.0.0.1 does not match it.
         url = f"mqtts://127.0.0.1:{self.port}/tls/t"

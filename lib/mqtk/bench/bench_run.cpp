@@ -16,7 +16,10 @@
 #include <queue>
 #include <unordered_map>
 
+#include <cstring>
+
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,7 +187,8 @@ private:
   void tick(Clock::time_point now);
   void roll_second(std::uint64_t second);
   void publish(Client& c, std::uint64_t due_ns, Clock::time_point now);
-  bool closed_loop_can_send(const Client& c) const;
+  bool closed_loop_can_send(const Client& c);
+  static constexpr std::uint64_t closed_loop_window = 1000;
   void error(const std::string& kind) { ++result.errors[kind]; ++m_second.errors; }
   // -d: one line on stderr per phase.
   template <typename... Args>
@@ -216,6 +220,8 @@ private:
   std::vector<std::uint64_t> m_sent_by_publisher; // measured, by local index
   std::string m_payload;
   bool m_stop = false;
+  std::optional<Clock::time_point> m_stop_drain;
+  bool m_signals_again = false;
   int m_stop_signal = 0;
   std::size_t m_connecting = 0;
   std::size_t m_unsubscribed = 0;
@@ -229,6 +235,10 @@ private:
   std::uint64_t m_warmup_end_ns = 0;  // on the stamps' clock
   double m_cpu_start = 0;
   std::uint64_t m_measured_arrivals = 0;
+  std::uint64_t m_sent_all = 0;     // warm-up included
+  std::uint64_t m_arrived_all = 0;  // this run's stamps, warm-up included
+  std::uint64_t m_window_credit = 0;
+  std::uint64_t m_last_arrival_ns = 0;
   std::uint64_t m_outstanding = 0;
   std::uint64_t m_socket_full = 0;
   std::uint64_t m_unstamped = 0;
@@ -270,7 +280,23 @@ void Client::on_ready(int ready_fd, bool readable, bool writable)
   if (ready_fd != fd || state == State::closed || state == State::idle) {
     return;
   }
-  if (readable) {
+  if (readable && state == State::connecting) {
+    // A refused or failed connect: libmosquitto's TLS path would wait for
+    // it until --connect-timeout.
+    int so_error = 0;
+    socklen_t length = sizeof so_error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &length) == 0 && so_error != 0) {
+      std::string why = std::strerror(so_error);
+      if (!why.empty() && why[0] >= 'A' && why[0] <= 'Z') {
+        why[0] = static_cast<char>(why[0] - 'A' + 'a');
+      }
+      run.lost(*this, why);
+      return;
+    }
+  }
+  // While connecting, libmosquitto goes on with a TLS handshake from its
+  // read side only (loop_write waits for it): read on output too.
+  if (readable || (writable && state == State::connecting)) {
     const std::string why = mqtt->read(64);
     if (!why.empty()) {
       run.lost(*this, why);
@@ -322,10 +348,6 @@ void Run::create_clients()
     m_clients.push_back(std::move(c));
     return raw;
   };
-  // mosquitto_new() opens a socketpair that this loop never reads: made
-  // impossible here, each connection costs one descriptor
-  // (descriptor_budget.hpp).
-  NoNewDescriptors one_descriptor_each;
   if (plan.command == "pub" || plan.command == "pubsub") {
     for (std::uint32_t i = 0; i < plan.clients; ++i) {
       Client* c = add(Role::publisher, i, "pub");
@@ -604,6 +626,8 @@ void Run::message(Client& c, std::string_view t, std::string_view payload, int q
     ++m_unstamped;
     return;
   }
+  ++m_arrived_all;
+  m_last_arrival_ns = steady_ns(Clock::now());
   if (stamp->warmup || !m_measuring) {
     return;
   }
@@ -644,7 +668,7 @@ void Run::connect_all(std::vector<Client*> group, bool all_must_connect)
           continue;
         }
         ++result.connections.failed;
-        if (why.find("Too many open files") != std::string::npos) {
+        if (why.find("too many open files") != std::string::npos) {
           throw Error(exit_code::failure,
                       fmt::format("cannot open connection {} to {}: {}: the open-files limit is reached ({})",
                                   result.connections.attempted, endpoint(), why, raise_open_files_limit()));
@@ -761,8 +785,25 @@ void Run::wait_until_start()
   }
 }
 
-bool Run::closed_loop_can_send(const Client& c) const
+bool Run::closed_loop_can_send(const Client& c)
 {
+  if (plan.command == "pubsub") {
+    // As fast as the messages come back: at most closed_loop_window per
+    // subscriber on their way, or the broker's queues grow without bound and
+    // the latencies measure the backlog. Should some never arrive, the
+    // window moves on after a second of nothing arriving.
+    const std::uint64_t fanout = plan.shared.empty() ? m_subscribers.size() : 1;
+    const std::uint64_t due = m_sent_all * fanout;
+    const std::uint64_t arrived = m_arrived_all + m_window_credit;
+    if (due > arrived && due - arrived >= closed_loop_window * fanout) {
+      const std::uint64_t now_ns = steady_ns(Clock::now());
+      if (now_ns - std::min(now_ns, m_last_arrival_ns) < 1'000'000'000) {
+        return false;
+      }
+      m_window_credit += due - arrived;
+      m_last_arrival_ns = now_ns;
+    }
+  }
   if (plan.qos == 0) {
     return !c.mqtt->want_write();
   }
@@ -786,12 +827,16 @@ void Run::publish(Client& c, std::uint64_t due_ns, Clock::time_point now)
   std::string why;
   const int mid = c.mqtt->publish(c.topic, m_payload, plan.qos, plan.retain, why);
   if (mid < 0) {
+    // Refused by libmosquitto itself (too large, not connected): it would
+    // be refused again, so this publisher is done.
     error("publish: " + why);
     if (!warmup) {
       --c.measured_seq;
     }
+    c.sending_done = true;
     return;
   }
+  ++m_sent_all;
   if (!warmup) {
     ++result.qos[static_cast<std::size_t>(plan.qos)].sent;
     ++m_sent_by_publisher[c.index];
@@ -821,6 +866,7 @@ void Run::measure()
   const auto warmup = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(plan.warmup));
   m_measure_start = m_send_start + warmup;
   m_warmup_end_ns = steady_ns(m_measure_start);
+  m_last_arrival_ns = steady_ns(m_send_start);
   m_next_tick = m_send_start;
   std::optional<Clock::time_point> end;
   if (plan.duration) {
@@ -838,7 +884,7 @@ void Run::measure()
     start_cpu();
   }
   auto publisher_done = [&](const Client& c) {
-    if (c.state != Client::State::connected) {
+    if (c.state != Client::State::connected || c.sending_done) {
       return true;
     }
     if (plan.count && c.measured_seq >= *plan.count) {
@@ -854,9 +900,10 @@ void Run::measure()
         break;
       }
       if (plan.count) {
-        bool all = true;
+        // A shared group splits the messages: -n counts the group's.
+        bool all = plan.shared.empty() || m_measured_arrivals >= *plan.count;
         for (const Client* s : m_subscribers) {
-          all = all && s->measured_arrivals >= *plan.count;
+          all = all && (!plan.shared.empty() || s->measured_arrivals >= *plan.count);
         }
         if (all) {
           break;
@@ -902,14 +949,15 @@ void Run::measure()
         ++sent_now;
         ++c->scheduled;
         rewatch(*c);
-        if (!publisher_done(*c)) {
-          due.emplace(c->schedule->due(c->scheduled), c);
+        const auto next = c->schedule->due(c->scheduled);
+        if (!publisher_done(*c) && (!end || next < *end)) {
+          due.emplace(next, c);
         }
       }
       if (due.empty()) {
         break;
       }
-      service(sent_now == 4096 ? now : std::min(due.top().first, m_next_tick));
+      service(sent_now == 4096 ? now : std::min({due.top().first, m_next_tick, end.value_or(Clock::time_point::max())}));
     }
   } else {
     // Closed loop: as fast as each connection takes them (QoS 0: while the
@@ -972,8 +1020,18 @@ void Run::drain()
     for (const Client* s : m_subscribers) {
       alive = alive || s->state == Client::State::connected;
     }
-    if ((acked && arrived) || m_stop || (plan.command == "pubsub" && !alive && acked)) {
+    if ((acked && arrived) || (plan.command == "pubsub" && !alive && acked)) {
       return;
+    }
+    if (m_stop) {
+      // Stopped by a signal: what is on its way still gets a moment, so
+      // that it is not counted as lost.
+      if (!m_stop_drain) {
+        m_stop_drain = Clock::now() + std::chrono::seconds(1);
+      }
+      if (Clock::now() >= *m_stop_drain || m_signals_again) {
+        return;
+      }
     }
     const auto now = Clock::now();
     const std::uint64_t quiet = steady_ns(now) - std::min(m_last_activity_ns, steady_ns(now));

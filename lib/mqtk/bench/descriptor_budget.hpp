@@ -24,8 +24,8 @@ std::uint64_t descriptors_needed(std::uint64_t connections);
 std::string connection_limit_problem(std::uint64_t connections, const std::string& flag);
 
 // While one exists, no new descriptor can be opened in this process (the
-// soft open-files limit is put at the lowest free descriptor). mqtk-bench
-// creates its libmosquitto clients under one: mosquitto_new() opens a
+// soft open-files limit is put at the lowest free descriptor).
+// MosquittoClient calls mosquitto_new() under one: mosquitto_new() opens a
 // socketpair per client for a threaded loop mqtk-bench never runs, and
 // carries on without it, so each connection costs one descriptor instead
 // of three. Single-threaded use only; restores the limit when destroyed.

@@ -1,5 +1,6 @@
 #include "mqtk/bench/mosquitto_client.hpp"
 
+#include "mqtk/bench/descriptor_budget.hpp"
 #include "mqtk/process/error.hpp"
 
 #include <cerrno>
@@ -121,7 +122,14 @@ MosquittoClient::MosquittoClient(const ConnectionOptions& o, const std::string& 
   : m_events(events),
     m_options(o)
 {
-  m_mosq = mosquitto_new(id.c_str(), clean_session, this);
+  {
+    // mosquitto_new() opens a socketpair for a threaded loop this client
+    // never runs: made impossible, each connection costs one descriptor
+    // (descriptor_budget.hpp). Only around mosquitto_new: the TLS setup
+    // below opens the CA file.
+    NoNewDescriptors one_descriptor_each;
+    m_mosq = mosquitto_new(id.c_str(), clean_session, this);
+  }
   if (m_mosq == nullptr) {
     throw Error(exit_code::failure, fmt::format("cannot create client {}: {}", id, std::strerror(errno)));
   }

@@ -252,6 +252,9 @@ void add_bench_options(CLI::App& app, BenchOptions& o)
   app.callback([&o, &app] {
     if (o.command.empty() && !app.remaining().empty()) {
       o.unknown_command = app.remaining().front();
+    } else if (!app.remaining().empty()) {
+      // Options before the command ("mqtk-bench -p 1884 pub"): not taken.
+      throw CLI::ExtrasError(app.remaining());
     }
   });
 }
