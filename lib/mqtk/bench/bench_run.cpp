@@ -286,11 +286,7 @@ void Client::on_ready(int ready_fd, bool readable, bool writable)
     int so_error = 0;
     socklen_t length = sizeof so_error;
     if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &length) == 0 && so_error != 0) {
-      std::string why = std::strerror(so_error);
-      if (!why.empty() && why[0] >= 'A' && why[0] <= 'Z') {
-        why[0] = static_cast<char>(why[0] - 'A' + 'a');
-      }
-      run.lost(*this, why);
+      run.lost(*this, MosquittoClient::system_error_text(so_error));
       return;
     }
   }

@@ -51,18 +51,23 @@ void on_disconnect(struct mosquitto*, void* userdata, int, const mosquitto_prope
   client_of(userdata).events().on_disconnected(client_of(userdata).disconnecting());
 }
 
+// "Connection refused" as "connection refused", to follow "...: " in a
+// message; a word in capitals ("TLS") stays.
+std::string lower_first(std::string text)
+{
+  if (text.size() >= 2 && text[0] >= 'A' && text[0] <= 'Z' && !(text[1] >= 'A' && text[1] <= 'Z')) {
+    text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  }
+  return text;
+}
+
 // libmosquitto's error as a human phrase; its own texts for errno-based
 // errors carry no errno, so take strerror then.
 std::string error_text(int rc)
 {
   switch (rc) {
-  case MOSQ_ERR_ERRNO: {
-    std::string text = std::strerror(errno);
-    if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z' && (text.size() < 2 || text[1] < 'A' || text[1] > 'Z')) {
-      text[0] = static_cast<char>(text[0] - 'A' + 'a');
-    }
-    return text;
-  }
+  case MOSQ_ERR_ERRNO:
+    return lower_first(std::strerror(errno));
   case MOSQ_ERR_CONN_LOST:
     return "connection lost";
   case MOSQ_ERR_NO_CONN:
@@ -101,11 +106,12 @@ std::string MosquittoClient::refusal_text(int code, int mqtt_version)
       return "refused";
     }
   }
-  std::string text = mosquitto_reason_string(code);
-  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') {
-    text[0] = static_cast<char>(text[0] - 'A' + 'a');
-  }
-  return text;
+  return lower_first(mosquitto_reason_string(code));
+}
+
+std::string MosquittoClient::system_error_text(int errnum)
+{
+  return lower_first(std::strerror(errnum));
 }
 
 std::string MosquittoClient::library_version()

@@ -38,6 +38,9 @@ public:
   static void initialise_library();
   // A CONNACK refusal in words ("not authorised").
   static std::string refusal_text(int code, int mqtt_version);
+  // A system error number in words, as the client's other errors read
+  // ("connection refused").
+  static std::string system_error_text(int errnum);
   // "libmosquitto 2.0.11" for --version.
   static std::string library_version();
 

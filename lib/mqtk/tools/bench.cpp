@@ -318,11 +318,10 @@ void validate(BenchOptions& o)
   }
   BenchPlan& p = o.plan;
   p.command = o.command;
-  if (o.command == "merge") {
-    if (!o.slo.empty()) {
-      parse_slo(o.slo);
-    }
-  } else {
+  if (!o.slo.empty()) {
+    o.slo_targets = parse_slo(o.slo);
+  }
+  if (o.command != "merge") {
     if (p.connection.id_prefix.empty()) {
       p.client_id_prefix = fmt::format("mqtk-bench-{}", ::getpid());
     } else {
@@ -388,9 +387,6 @@ void validate(BenchOptions& o)
         throw UsageError(fmt::format("--start-at: {} is in the past", o.start_at));
       }
     }
-    if (!o.slo.empty()) {
-      parse_slo(o.slo);
-    }
     if (p.id_offset + p.clients > 4'294'967'295ULL) {
       throw UsageError("--id-offset + -c: client numbers must stay below 4294967296");
     }
@@ -408,10 +404,6 @@ void validate(BenchOptions& o)
 int run_bench_tool(BenchOptions& o)
 {
   validate(o);
-  std::vector<SloTarget> targets;
-  if (!o.slo.empty()) {
-    targets = parse_slo(o.slo);
-  }
   BenchResult result;
   if (o.command == "merge") {
     std::vector<BenchResult> results;
@@ -431,7 +423,7 @@ int run_bench_tool(BenchOptions& o)
   if (!o.csv.empty()) {
     replace_file(o.csv, csv_text(result), "--csv");
   }
-  const auto verdicts = check_slo(targets, result);
+  const auto verdicts = check_slo(o.slo_targets, result);
   const auto problems = delivery_errors(result);
   if (o.json) {
     fmt::print("{}\n", to_json(result).dump(2));

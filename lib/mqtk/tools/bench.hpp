@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mqtk/bench/bench_run.hpp"
+#include "mqtk/bench/slo_target.hpp"
 
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@ struct BenchOptions
   std::string output;                  // -o FILE
   std::string csv;                     // --csv FILE
   std::string slo;                     // --slo TARGETS
+  std::vector<SloTarget> slo_targets;  // --slo, parsed by validate
   bool no_sys = false;                 // --no-sys
   std::vector<std::string> merge_files; // merge A.json B.json ...
   std::string command;                 // the subcommand run
