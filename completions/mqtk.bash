@@ -41,7 +41,7 @@ _mqtk_bench_commands='pub sub conn pubsub merge'
 _mqtk_bench_connection_opts='-h --host -p --port -L --url -I --id-prefix
     -k --keepalive -V --protocol-version -u --username -P --pw --will-topic
     --will-payload --will-qos --will-retain -d --debug --quiet --connect-timeout
-    -M --nodelay
+    -M --nodelay -A
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
     --insecure --tls-use-os-certs'
 _mqtk_bench_load_opts='-c --clients --id-offset --connect-rate --start-at --no-sys'

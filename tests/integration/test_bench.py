@@ -123,7 +123,9 @@ class TestCountsAddUp(BenchTestCase):
         self.assertEqual(result["parameters"]["shared"], "g")
 
     def test_qos0_at_full_speed_counts_every_arrival(self):
-        result, r = self.bench_json("pubsub", "-c", "2", "-D", "1")
+        # 2 s: the broker (sys_interval 1) publishes its counters again
+        # during the run, so they are shown.
+        result, r = self.bench_json("pubsub", "-c", "2", "-D", "2")
         counts = result["qos"][0]
         self.assertGreater(counts["sent"], 1000)
         self.assertEqual(counts["received"] + counts["lost"], counts["expected"])
@@ -149,6 +151,32 @@ class TestCountsAddUp(BenchTestCase):
         self.assertEqual(result["qos"][1]["unique"], 250)
         self.assertEqual(result["qos"][1]["lost"], 0)
         self.assertEqual(result["qos"][1]["expected"], 0)  # not known to a subscriber alone
+
+
+    def test_a_subscriber_joining_a_running_stream_counts_no_false_losses(self):
+        # Joined mid-stream, the numbers before its first arrival were sent
+        # before it subscribed: not losses.
+        pub = self.spawn([tool("mqtk-bench"), "pub", "-p", self.port, "-q", "1", "--rate", "200", "-D", "30",
+                          "--no-sys", "-d"])
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(pub.stderr.readline, b"")), daemon=True)
+        reader.start()
+        wait_for(lambda: any(b"sending" in line for line in lines) or pub.poll() is not None, what="the publisher")
+        time.sleep(0.3)  # the stream well under way: numbers from ~60 on
+        result, _ = self.bench_json("sub", "-q", "1", "-n", "100", "--no-sys")
+        pub.send_signal(signal.SIGINT)
+        pub.communicate(timeout=TIMEOUT)
+        reader.join(timeout=TIMEOUT)
+        self.assertEqual(result["qos"][1]["unique"], 100)
+        self.assertEqual(result["qos"][1]["lost"], 0)
+        self.assertEqual(result["error_count"], 0)
+
+    def test_bind_address(self):
+        result, _ = self.bench_json("pub", "-A", "127.0.0.1", "-n", "5", "--no-sys")
+        self.assertEqual(result["qos"][0]["sent"], 5)
+        r = self.bench("pub", "-p", self.port, "-A", "192.0.2.1", "-n", "5", "--no-sys", expect=1)
+        self.assertIn(b"cannot connect to localhost:", r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
 
 
 class TestLossesCounted(BenchTestCase):
@@ -377,6 +405,9 @@ class TestUsageErrors(BenchTestCase):
             ([], "give a command: pub, sub, conn, pubsub or merge"),
             (["frobnicate"], "unknown command 'frobnicate'"),
             (["pubsb"], "did you mean pubsub?"),
+            (["pub", "--start-at", "99999999999"], "out of range"),
+            (["pub", "--property", "publish", "content-type", "x"], "--property is not supported"),
+            (["pub", "--proxy", "socks5h://localhost:1080"], "libmosquitto has no SOCKS5"),
         ]
         for args, needle in cases:
             with self.subTest(args=args):

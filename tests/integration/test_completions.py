@@ -23,7 +23,7 @@ REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1",
            "--property")
 BENCH_COMMANDS = ("pub", "sub", "conn", "pubsub", "merge")
 # mqtk-bench's -D is --duration, so it is offered; the others stay refused.
-BENCH_REFUSED = tuple(f for f in REFUSED if f != "-D")
+BENCH_REFUSED = tuple(f for f in REFUSED if f not in ("-D", "-A"))  # -D is --duration; libmosquitto binds (-A)
 
 
 def help_flags(help_text):

@@ -6,9 +6,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
-from mqtk_testing import BrokerTestCase, tool, wait_for
+from mqtk_testing import BrokerTestCase, free_port, tool, wait_for
 
 OPENSSL = shutil.which("openssl")
 
@@ -92,6 +93,17 @@ class TlsTest(BrokerTestCase):
         r = self.run_tool("mqtk-bench", "pubsub", "-h", "127.0.0.1", "--cafile", self.ca, "-n", "10", "--no-sys",
                           "-p", self.port, port=False)
         self.assertEqual(r.returncode, 1, r.stderr)
+        # TLS 1.3 pinned (libmosquitto can, unlike Paho).
+        r = self.run_tool("mqtk-bench", "pub", "-h", "localhost", "--cafile", self.ca, "--tls-version", "tlsv1.3",
+                          "-n", "10", "--no-sys", "-p", self.port, port=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # A closed port over TLS is refused at once, not after --connect-timeout.
+        started = time.monotonic()
+        r = self.run_tool("mqtk-bench", "pub", "-h", "localhost", "--cafile", self.ca, "-c", "20", "-n", "1",
+                          "--no-sys", "-p", str(free_port()), "--connect-timeout", "60", port=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"connection refused", r.stderr)
+        self.assertLess(time.monotonic() - started, 30)
 
     def test_host_name_is_checked_unless_insecure(self):
         # The certificate names "localhost"; 127.0.0.1 does not match it.

@@ -588,6 +588,7 @@ BenchResult merge(const std::vector<BenchResult>& results)
   json runs = json::array();
   std::map<std::uint64_t, SecondSample> seconds;
   std::set<std::string> warned;
+  std::map<std::string, std::map<std::string, std::int64_t>> counters_by_broker;
   bool all_timed = true;
   double longest = 0;
   for (const BenchResult& r : results) {
@@ -623,8 +624,16 @@ BenchResult merge(const std::vector<BenchResult>& results)
     for (const auto& [kind, n] : r.errors) {
       m.errors[kind] += n;
     }
+    // Runs against one broker saw the same counters over overlapping
+    // times: the largest change stands for them (adding would count the
+    // broker's messages once per run); different brokers add up.
+    const std::string broker = r.parameters.is_object() && r.parameters.contains("host") && r.parameters.contains("port")
+                                 ? fmt::format("{}:{}", r.parameters["host"].dump(), r.parameters["port"].dump())
+                                 : fmt::format("run {}", &r - results.data());
     for (const auto& [name, n] : r.broker_counters) {
-      m.broker_counters[name] += n;
+      auto& kept = counters_by_broker[broker];
+      const auto [it, added] = kept.emplace(name, n);
+      it->second = added ? n : std::max(it->second, n);
     }
     for (const auto& w : r.warnings) {
       if (warned.insert(w).second) {
@@ -645,6 +654,11 @@ BenchResult merge(const std::vector<BenchResult>& results)
       t.p50_ns = std::max(t.p50_ns, s.p50_ns);
       t.p99_ns = std::max(t.p99_ns, s.p99_ns);
       t.max_ns = std::max(t.max_ns, s.max_ns);
+    }
+  }
+  for (const auto& [broker, counters] : counters_by_broker) {
+    for (const auto& [name, n] : counters) {
+      m.broker_counters[name] += n;
     }
   }
   m.parameters = json{{"runs", std::move(runs)}};

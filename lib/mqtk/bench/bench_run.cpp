@@ -67,6 +67,14 @@ std::uint64_t steady_ns(Clock::time_point t) noexcept
   return static_cast<std::uint64_t>(std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count());
 }
 
+// Seconds given on the command line as a duration, at most a century, so
+// that deadline arithmetic cannot overflow (--connect-timeout 1e300).
+Clock::duration seconds_of(double seconds) noexcept
+{
+  constexpr double century = 100.0 * 365 * 24 * 3600;
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::clamp(seconds, 0.0, century)));
+}
+
 double cpu_seconds_now() noexcept
 {
   rusage u{};
@@ -120,8 +128,8 @@ public:
   void on_acknowledged(int mid, int code) override;
   void on_message(std::string_view topic, std::string_view payload, int qos, bool retained) override;
   void on_subscribed(int mid, int granted) override;
-  void on_disconnected(bool expected) override;
-  void on_ready(int fd, bool readable, bool writable) override;
+  void on_disconnected(bool expected, const std::string& why) override;
+  void on_ready(int fd, bool readable, bool writable, bool hung_up) override;
 
   Run& run;
   Role role;
@@ -155,9 +163,14 @@ public:
   void acknowledged(Client& c, int mid, int code);
   void message(Client& c, std::string_view topic, std::string_view payload, int qos, bool retained);
   void subscribed(Client& c, int granted);
-  void disconnected(Client& c, bool expected);
+  void disconnected(Client& c, bool expected, const std::string& why);
   void lost(Client& c, const std::string& why);
-  void rewatch(Client& c) { loop.watch(c.fd, c, c.mqtt->want_write()); }
+  void rewatch(Client& c)
+  {
+    if (c.mqtt && c.state != Client::State::closed) {
+      loop.watch(c.fd, c, c.mqtt->want_write());
+    }
+  }
 
   EventLoop loop;
 
@@ -169,7 +182,7 @@ private:
       : m_run(r)
     {
     }
-    void on_ready(int, bool, bool) override { m_run.m_stop = true; }
+    void on_ready(int, bool, bool, bool) override { m_run.m_stop = true; }
 
   private:
     Run& m_run;
@@ -189,6 +202,9 @@ private:
   void publish(Client& c, std::uint64_t due_ns, Clock::time_point now);
   bool closed_loop_can_send(const Client& c);
   static constexpr std::uint64_t closed_loop_window = 1000;
+  // Unacknowledged messages per publisher at most: below 65 535, the
+  // message ids there are.
+  static constexpr std::size_t max_pending = 60'000;
   void error(const std::string& kind) { ++result.errors[kind]; ++m_second.errors; }
   // -d: one line on stderr per phase.
   template <typename... Args>
@@ -214,6 +230,7 @@ private:
   std::vector<Client*> m_publishers;
   std::vector<Client*> m_subscribers;
   std::vector<Client*> m_holders;
+  std::vector<Client*> m_failed_connects; // their clients to destroy
   Client* m_sys = nullptr;
   // Trackers per subscriber (one for a shared group), per received QoS.
   std::vector<std::array<SequenceTracker, 3>> m_trackers;
@@ -250,8 +267,15 @@ private:
   LatencyHistogram m_second_ack;
   Clock::time_point m_next_tick{};
   bool m_progress_shown = false;
-  // $SYS counters: first and last value seen.
-  std::map<std::string, std::pair<std::int64_t, std::int64_t>> m_sys_values;
+  // $SYS counters: first and last value seen, and whether one came after
+  // the first (the retained value from before the run).
+  struct SysCounter
+  {
+    std::int64_t first = 0;
+    std::int64_t last = 0;
+    bool updated = false;
+  };
+  std::map<std::string, SysCounter> m_sys_values;
 };
 
 void Client::on_connack(int code)
@@ -270,23 +294,30 @@ void Client::on_subscribed(int, int granted)
 {
   run.subscribed(*this, granted);
 }
-void Client::on_disconnected(bool expected)
+void Client::on_disconnected(bool expected, const std::string& why)
 {
-  run.disconnected(*this, expected);
+  run.disconnected(*this, expected, why);
 }
 
-void Client::on_ready(int ready_fd, bool readable, bool writable)
+void Client::on_ready(int ready_fd, bool readable, bool writable, bool hung_up)
 {
   if (ready_fd != fd || state == State::closed || state == State::idle) {
     return;
   }
-  if (readable && state == State::connecting) {
-    // A refused or failed connect: libmosquitto's TLS path would wait for
-    // it until --connect-timeout.
+  if (state == State::connecting && (readable || hung_up)) {
+    // A refused or failed connect: libmosquitto's TLS path would go on
+    // waiting for it until --connect-timeout, its handshake having taken
+    // the socket's error already.
     int so_error = 0;
     socklen_t length = sizeof so_error;
     if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &length) == 0 && so_error != 0) {
       run.lost(*this, MosquittoClient::system_error_text(so_error));
+      return;
+    }
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof peer;
+    if (hung_up && ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0 && errno == ENOTCONN) {
+      run.lost(*this, "connection refused");
       return;
     }
   }
@@ -377,6 +408,10 @@ void Run::create_clients()
 void Run::service(Clock::time_point deadline)
 {
   loop.run_once(deadline);
+  for (Client* c : m_failed_connects) {
+    c->mqtt.reset();
+  }
+  m_failed_connects.clear();
   const auto now = Clock::now();
   if (now >= m_next_tick) {
     tick(now);
@@ -517,6 +552,9 @@ void Run::lost(Client& c, const std::string& why)
   loop.forget(c.fd);
   if (before == Client::State::connecting) {
     --m_connecting;
+    // Its socket is still open (libmosquitto closes it only on errors it
+    // sees itself): closed once out of libmosquitto's frames (service()).
+    m_failed_connects.push_back(&c);
     if (c.role == Role::sys) {
       return;
     }
@@ -539,10 +577,10 @@ void Run::lost(Client& c, const std::string& why)
   }
 }
 
-void Run::disconnected(Client& c, bool expected)
+void Run::disconnected(Client& c, bool expected, const std::string& why)
 {
   if (!expected && c.state != Client::State::closed) {
-    lost(c, "the broker closed the connection");
+    lost(c, why);
   }
   c.state = Client::State::closed;
 }
@@ -578,7 +616,9 @@ void Run::acknowledged(Client& c, int mid, int code)
   const std::uint64_t now_ns = steady_ns(Clock::now());
   m_last_activity_ns = now_ns;
   if (code >= 128) {
-    error(fmt::format("publish refused (reason {})", code));
+    // Not delivered: neither acknowledged nor a latency.
+    error(fmt::format("publish refused ({}, reason {})", MosquittoClient::refusal_text(code, 5), code));
+    return;
   }
   if (p.measured) {
     ++result.qos[static_cast<std::size_t>(plan.qos)].acknowledged;
@@ -604,9 +644,10 @@ void Run::message(Client& c, std::string_view t, std::string_view payload, int q
     const std::string name(t.substr(prefix.size()));
     auto it = m_sys_values.find(name);
     if (it == m_sys_values.end()) {
-      m_sys_values.emplace(name, std::pair{v, v});
+      m_sys_values.emplace(name, SysCounter{v, v, false});
     } else {
-      it->second.second = v;
+      it->second.last = v;
+      it->second.updated = true;
     }
     return;
   }
@@ -624,11 +665,11 @@ void Run::message(Client& c, std::string_view t, std::string_view payload, int q
   }
   ++m_arrived_all;
   m_last_arrival_ns = steady_ns(Clock::now());
+  m_last_activity_ns = m_last_arrival_ns;
   if (stamp->warmup || !m_measuring) {
     return;
   }
   const std::uint64_t now_ns = clock_ns(stamp->realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC);
-  m_last_activity_ns = steady_ns(Clock::now());
   const auto q = static_cast<std::size_t>(std::clamp(qos, 0, 2));
   m_trackers[plan.shared.empty() ? c.index : 0][q].on_message(stamp->publisher, stamp->sequence);
   ++m_measured_arrivals;
@@ -641,7 +682,7 @@ void Run::message(Client& c, std::string_view t, std::string_view payload, int q
 
 void Run::connect_all(std::vector<Client*> group, bool all_must_connect)
 {
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(plan.connection.connect_timeout));
+  const auto timeout = seconds_of(plan.connection.connect_timeout);
   std::optional<SendSchedule> pace;
   if (plan.connect_rate > 0) {
     pace.emplace(plan.connect_rate, Clock::now());
@@ -650,7 +691,7 @@ void Run::connect_all(std::vector<Client*> group, bool all_must_connect)
   std::deque<Client*> waiting; // connecting, in the order started
   while ((next < group.size() || m_connecting > 0) && !m_stop) {
     auto now = Clock::now();
-    while (next < group.size() && m_connecting < plan.connects_in_flight
+    while (next < group.size() && m_connecting < plan.connects_in_flight && !m_stop && !m_signals.stopped()
            && (!pace || pace->due(next) <= now)) {
       Client& c = *group[next];
       c.connect_started = Clock::now();
@@ -707,7 +748,8 @@ void Run::connect_all(std::vector<Client*> group, bool all_must_connect)
       failed += c->state != Client::State::connected ? 1 : 0;
     }
     if (m_stop && failed > 0) {
-      throw Error(exit_code::failure, "stopped by a signal while connecting");
+      throw Error(exit_code::failure, fmt::format("stopped by a signal while connecting ({} of {} clients connected)",
+                                                  group.size() - failed, group.size()));
     }
     if (failed > 0) {
       throw Error(exit_code::failure,
@@ -737,7 +779,7 @@ void Run::subscribe_all()
     rewatch(*m_sys);
   }
   const auto deadline = Clock::now()
-                        + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(plan.connection.connect_timeout));
+                        + seconds_of(plan.connection.connect_timeout);
   while (m_unsubscribed > 0 && !m_stop) {
     if (Clock::now() > deadline) {
       throw Error(exit_code::failure, fmt::format("no SUBACK from {} within {} s (--connect-timeout)", endpoint(),
@@ -788,7 +830,15 @@ bool Run::closed_loop_can_send(const Client& c)
     // subscriber on their way, or the broker's queues grow without bound and
     // the latencies measure the backlog. Should some never arrive, the
     // window moves on after a second of nothing arriving.
-    const std::uint64_t fanout = plan.shared.empty() ? m_subscribers.size() : 1;
+    std::uint64_t fanout = 1;
+    if (plan.shared.empty()) {
+      // The subscribers still there: a lost one receives nothing more.
+      fanout = 0;
+      for (const Client* s : m_subscribers) {
+        fanout += s->state == Client::State::connected ? 1 : 0;
+      }
+      fanout = std::max<std::uint64_t>(fanout, 1);
+    }
     const std::uint64_t due = m_sent_all * fanout;
     const std::uint64_t arrived = m_arrived_all + m_window_credit;
     if (due > arrived && due - arrived >= closed_loop_window * fanout) {
@@ -859,14 +909,14 @@ void Run::measure()
   debug("{}", m_publishers.empty() ? "counting arrivals" : "sending");
   m_measuring = true;
   m_send_start = Clock::now();
-  const auto warmup = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(plan.warmup));
+  const auto warmup = seconds_of(plan.warmup);
   m_measure_start = m_send_start + warmup;
   m_warmup_end_ns = steady_ns(m_measure_start);
   m_last_arrival_ns = steady_ns(m_send_start);
   m_next_tick = m_send_start;
   std::optional<Clock::time_point> end;
   if (plan.duration) {
-    end = m_measure_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*plan.duration));
+    end = m_measure_start + seconds_of(*plan.duration);
   }
   bool cpu_started = false;
   auto start_cpu = [&] {
@@ -928,9 +978,20 @@ void Run::measure()
       due.emplace(c.schedule->due(0), &c);
     }
     result.target_rate = *plan.rate * static_cast<double>(m_publishers.size());
-    while (!due.empty() && !m_stop) {
+    // Publishers with max_pending messages unacknowledged: message ids
+    // (16 bits) would repeat. They wait, their due times kept, so the wait
+    // shows in the latencies.
+    std::vector<Due> blocked;
+    while ((!due.empty() || !blocked.empty()) && !m_stop) {
       auto now = Clock::now();
       start_cpu();
+      std::erase_if(blocked, [&](const Due& d) {
+        if (d.second->pending.size() < max_pending || publisher_done(*d.second)) {
+          due.push(d);
+          return true;
+        }
+        return false;
+      });
       std::size_t sent_now = 0;
       while (!due.empty() && due.top().first <= now && sent_now < 4096) {
         auto [when, c] = due.top();
@@ -939,6 +1000,10 @@ void Run::measure()
           continue; // past the run's end: this publisher is done
         }
         if (publisher_done(*c)) {
+          continue;
+        }
+        if (c->pending.size() >= max_pending) {
+          blocked.emplace_back(when, c);
           continue;
         }
         publish(*c, steady_ns(when), now);
@@ -950,10 +1015,11 @@ void Run::measure()
           due.emplace(next, c);
         }
       }
-      if (due.empty()) {
+      if (due.empty() && blocked.empty()) {
         break;
       }
-      service(sent_now == 4096 ? now : std::min({due.top().first, m_next_tick, end.value_or(Clock::time_point::max())}));
+      const auto next_due = due.empty() ? m_next_tick : due.top().first;
+      service(sent_now == 4096 ? now : std::min({next_due, m_next_tick, end.value_or(Clock::time_point::max())}));
     }
   } else {
     // Closed loop: as fast as each connection takes them (QoS 0: while the
@@ -972,7 +1038,10 @@ void Run::measure()
         }
         any = true;
         for (int b = 0; b < 64 && !publisher_done(*c) && closed_loop_can_send(*c); ++b) {
-          publish(*c, steady_ns(now), now);
+          // Due when sent: each its own time, or a batch's last would
+          // carry the first's wait.
+          const auto at = Clock::now();
+          publish(*c, steady_ns(at), at);
           sent_any = true;
         }
         rewatch(*c);
@@ -1010,7 +1079,14 @@ void Run::drain()
   const auto idle = std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>(plan.drain));
   m_last_activity_ns = steady_ns(Clock::now());
   for (;;) {
-    const bool acked = m_outstanding == 0;
+    // QoS 0: counted as sent when queued, so written out before the end.
+    bool written = true;
+    if (plan.qos == 0) {
+      for (const Client* p : m_publishers) {
+        written = written && (p->state != Client::State::connected || !p->mqtt->want_write());
+      }
+    }
+    const bool acked = m_outstanding == 0 && written;
     const bool arrived = plan.command != "pubsub" || m_measured_arrivals >= expected_arrivals();
     bool alive = false;
     for (const Client* s : m_subscribers) {
@@ -1044,7 +1120,7 @@ void Run::hold()
   if (!plan.duration) {
     return;
   }
-  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*plan.duration));
+  const auto end = Clock::now() + seconds_of(*plan.duration);
   while (!m_stop && Clock::now() < end) {
     service(std::min(end, m_next_tick));
   }
@@ -1111,16 +1187,28 @@ void Run::finish()
       }
     }
   } else {
-    // Alone, a subscriber knows what it missed from the gaps before the
-    // newest number of each publisher.
+    // Alone, a subscriber knows what it missed from the gaps between the
+    // first and the newest number it saw of each publisher: it may have
+    // joined a stream already running.
     for (const auto& trackers : m_trackers) {
       for (std::size_t q = 0; q < 3; ++q) {
-        result.qos[q].lost += trackers[q].lost_total({});
+        result.qos[q].lost += trackers[q].lost_between_total();
       }
     }
   }
-  for (const auto& [name, values] : m_sys_values) {
-    result.broker_counters[name] = values.second - values.first;
+  // A counter the broker did not publish again during the run (a run
+  // shorter than its sys_interval) is not known to have stayed: left out.
+  bool stale = false;
+  for (const auto& [name, counter] : m_sys_values) {
+    if (counter.updated) {
+      result.broker_counters[name] = counter.last - counter.first;
+    } else {
+      stale = true;
+    }
+  }
+  if (stale && result.broker_counters.empty()) {
+    result.warnings.push_back("the broker published no new $SYS counters during the run (a run shorter than its "
+                              "sys_interval): none are shown");
   }
   // Honesty: say when the figures describe the client more than the broker.
   const double busy = result.seconds > 0 ? result.cpu_seconds / result.seconds : 0;
@@ -1237,7 +1325,17 @@ BenchResult Run::run()
 BenchResult run_bench(const BenchPlan& plan, StopSignals& signals)
 {
   Run run(plan, signals);
-  return run.run();
+  try {
+    return run.run();
+  } catch (...) {
+    // The error's message goes on a line of its own, not after the
+    // progress line.
+    if (plan.progress) {
+      std::fputs("\r\x1b[K", stderr);
+      std::fflush(stderr);
+    }
+    throw;
+  }
 }
 
 } // namespace mqtk

@@ -5,6 +5,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <algorithm>
 
 #include <sys/epoll.h>
 #include <time.h>
@@ -72,7 +74,18 @@ int EventLoop::run_once(Clock::time_point deadline)
   timespec timeout{};
   timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
   timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  const int n = ::epoll_pwait2(m_epoll, ready.data(), static_cast<int>(ready.size()), &timeout, nullptr);
+  int n = -1;
+  if (m_nanosecond_wait) {
+    n = ::epoll_pwait2(m_epoll, ready.data(), static_cast<int>(ready.size()), &timeout, nullptr);
+    if (n < 0 && errno == ENOSYS) {
+      m_nanosecond_wait = false;
+    }
+  }
+  if (!m_nanosecond_wait) {
+    // Rounded up, so that a deadline is never woken for early.
+    const auto ms = std::min<std::int64_t>((ns + 999'999) / 1'000'000, std::numeric_limits<int>::max());
+    n = ::epoll_wait(m_epoll, ready.data(), static_cast<int>(ready.size()), static_cast<int>(ms));
+  }
   for (int i = 0; i < n; ++i) {
     const int fd = ready[static_cast<std::size_t>(i)].data.fd;
     const std::uint32_t ev = ready[static_cast<std::size_t>(i)].events;
@@ -80,7 +93,7 @@ int EventLoop::run_once(Clock::time_point deadline)
       continue;
     }
     m_slots[static_cast<std::size_t>(fd)].handler->on_ready(fd, (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0,
-                                                            (ev & EPOLLOUT) != 0);
+                                                            (ev & EPOLLOUT) != 0, (ev & (EPOLLERR | EPOLLHUP)) != 0);
   }
   return n < 0 ? 0 : n;
 }

@@ -7,8 +7,9 @@
 namespace mqtk {
 
 // mqtk-bench's loop: one epoll set, descriptors dispatched to handlers,
-// waits to a deadline with nanosecond resolution (epoll_pwait2), so an
-// open-loop schedule is kept without a timer descriptor. Single-threaded.
+// waits to a deadline with nanosecond resolution (epoll_pwait2; on kernels
+// before 5.11, epoll_wait to the millisecond rounded up), so an open-loop
+// schedule is kept without a timer descriptor. Single-threaded.
 class EventLoop
 {
 public:
@@ -18,8 +19,9 @@ public:
   {
   public:
     virtual ~Handler() = default;
-    // `fd` is ready: readable (or hung up, or in error) and/or writable.
-    virtual void on_ready(int fd, bool readable, bool writable) = 0;
+    // `fd` is ready: readable (or hung up, or in error) and/or writable;
+    // `hung_up` when the socket is in error or closed (EPOLLERR, EPOLLHUP).
+    virtual void on_ready(int fd, bool readable, bool writable, bool hung_up) = 0;
   };
 
   // Throws Error when epoll cannot be set up.
@@ -45,6 +47,7 @@ private:
     std::uint32_t events = 0;
   };
   int m_epoll = -1;
+  bool m_nanosecond_wait = true; // false once epoll_pwait2 said ENOSYS
   std::vector<Slot> m_slots;
 };
 

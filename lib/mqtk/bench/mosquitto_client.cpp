@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 #include <mosquitto.h>
@@ -13,43 +14,6 @@
 namespace mqtk {
 
 namespace {
-
-MosquittoClient& client_of(void* userdata)
-{
-  return *static_cast<MosquittoClient*>(userdata);
-}
-
-void on_connect(struct mosquitto*, void* userdata, int rc, int, const mosquitto_property*)
-{
-  client_of(userdata).count_packet();
-  client_of(userdata).events().on_connack(rc);
-}
-
-void on_publish(struct mosquitto*, void* userdata, int mid, int reason, const mosquitto_property*)
-{
-  client_of(userdata).count_packet();
-  client_of(userdata).events().on_acknowledged(mid, reason);
-}
-
-void on_message(struct mosquitto*, void* userdata, const struct mosquitto_message* m, const mosquitto_property*)
-{
-  client_of(userdata).count_packet();
-  client_of(userdata).events().on_message(
-    m->topic ? std::string_view(m->topic) : std::string_view(),
-    std::string_view(static_cast<const char*>(m->payload), static_cast<std::size_t>(m->payloadlen)), m->qos,
-    m->retain);
-}
-
-void on_subscribe(struct mosquitto*, void* userdata, int mid, int count, const int* granted, const mosquitto_property*)
-{
-  client_of(userdata).count_packet();
-  client_of(userdata).events().on_subscribed(mid, count > 0 ? granted[0] : 128);
-}
-
-void on_disconnect(struct mosquitto*, void* userdata, int, const mosquitto_property*)
-{
-  client_of(userdata).events().on_disconnected(client_of(userdata).disconnecting());
-}
 
 // "Connection refused" as "connection refused", to follow "...: " in a
 // message; a word in capitals ("TLS") stays.
@@ -79,6 +43,67 @@ std::string error_text(int rc)
   default:
     return mosquitto_strerror(rc);
   }
+}
+
+// Calls `f` with the client of `userdata`. An exception (bad_alloc, an
+// Error) must not unwind through libmosquitto's C frames: it is kept and
+// rethrown once libmosquitto has returned (rethrow_pending).
+template <typename F>
+void deliver(void* userdata, F&& f) noexcept
+{
+  auto& client = *static_cast<MosquittoClient*>(userdata);
+  try {
+    f(client);
+  } catch (...) {
+    client.keep_exception(std::current_exception());
+  }
+}
+
+void on_connect(struct mosquitto*, void* userdata, int rc, int, const mosquitto_property*)
+{
+  deliver(userdata, [&](MosquittoClient& c) {
+    c.count_packet();
+    c.events().on_connack(rc);
+  });
+}
+
+void on_publish(struct mosquitto*, void* userdata, int mid, int reason, const mosquitto_property*)
+{
+  deliver(userdata, [&](MosquittoClient& c) {
+    c.count_packet();
+    c.events().on_acknowledged(mid, reason);
+  });
+}
+
+void on_message(struct mosquitto*, void* userdata, const struct mosquitto_message* m, const mosquitto_property*)
+{
+  deliver(userdata, [&](MosquittoClient& c) {
+    c.count_packet();
+    c.events().on_message(
+      m->topic ? std::string_view(m->topic) : std::string_view(),
+      std::string_view(static_cast<const char*>(m->payload), static_cast<std::size_t>(m->payloadlen)), m->qos,
+      m->retain);
+  });
+}
+
+void on_subscribe(struct mosquitto*, void* userdata, int mid, int count, const int* granted, const mosquitto_property*)
+{
+  deliver(userdata, [&](MosquittoClient& c) {
+    c.count_packet();
+    c.events().on_subscribed(mid, count > 0 ? granted[0] : 128);
+  });
+}
+
+void on_disconnect(struct mosquitto*, void* userdata, int rc, const mosquitto_property*)
+{
+  deliver(userdata, [&](MosquittoClient& c) {
+    // An MQTT 5 DISCONNECT from the broker carries its reason code (128
+    // and up); anything else is libmosquitto's own error.
+    c.events().on_disconnected(c.disconnecting(),
+                               rc >= 128 ? "the broker disconnected: " + MosquittoClient::refusal_text(rc, 5)
+                               : rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_SUCCESS ? std::string("the broker closed the connection")
+                                                                                    : error_text(rc));
+  });
 }
 
 } // namespace
@@ -197,10 +222,18 @@ MosquittoClient::~MosquittoClient()
   mosquitto_destroy(m_mosq);
 }
 
+void MosquittoClient::rethrow_pending()
+{
+  if (m_exception) {
+    std::rethrow_exception(std::exchange(m_exception, nullptr));
+  }
+}
+
 std::string MosquittoClient::connect()
 {
   errno = 0;
-  const int rc = mosquitto_connect_async(m_mosq, m_options.host.c_str(), m_options.port, m_options.keepalive);
+  const int rc = mosquitto_connect_bind_async(m_mosq, m_options.host.c_str(), m_options.port, m_options.keepalive,
+                                              m_options.bind_address.empty() ? nullptr : m_options.bind_address.c_str());
   if (rc == MOSQ_ERR_SUCCESS) {
     return {};
   }
@@ -229,6 +262,7 @@ std::string MosquittoClient::read(int max_packets)
     const int before = m_packets;
     errno = 0;
     const int rc = mosquitto_loop_read(m_mosq, 1);
+    rethrow_pending();
     if (rc != MOSQ_ERR_SUCCESS) {
       return error_text(rc);
     }
@@ -243,12 +277,14 @@ std::string MosquittoClient::write()
 {
   errno = 0;
   const int rc = mosquitto_loop_write(m_mosq, 1);
+  rethrow_pending();
   return rc == MOSQ_ERR_SUCCESS ? std::string() : error_text(rc);
 }
 
 std::string MosquittoClient::misc()
 {
   const int rc = mosquitto_loop_misc(m_mosq);
+  rethrow_pending();
   return rc == MOSQ_ERR_SUCCESS ? std::string() : error_text(rc);
 }
 
@@ -259,6 +295,7 @@ int MosquittoClient::publish(const std::string& topic, std::string_view payload,
   errno = 0;
   const int rc = mosquitto_publish(m_mosq, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
                                    qos, retain);
+  rethrow_pending(); // a QoS 0 message written at once is reported at once
   if (rc != MOSQ_ERR_SUCCESS) {
     error = error_text(rc);
     return -1;
@@ -270,6 +307,7 @@ int MosquittoClient::subscribe(const std::string& filter, int qos, std::string& 
 {
   int mid = 0;
   const int rc = mosquitto_subscribe(m_mosq, &mid, filter.c_str(), qos);
+  rethrow_pending();
   if (rc != MOSQ_ERR_SUCCESS) {
     error = error_text(rc);
     return -1;

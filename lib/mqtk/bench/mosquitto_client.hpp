@@ -3,6 +3,7 @@
 #include "mqtk/connection/options.hpp"
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -30,8 +31,9 @@ public:
     virtual void on_message(std::string_view topic, std::string_view payload, int qos, bool retained) = 0;
     // SUBACK: the granted QoS of the first filter (128: refused).
     virtual void on_subscribed(int mid, int granted) = 0;
-    // The connection ended (`expected`: after our own disconnect()).
-    virtual void on_disconnected(bool expected) = 0;
+    // The connection ended (`expected`: after our own disconnect()), `why`
+    // in words ("connection lost", "session taken over").
+    virtual void on_disconnected(bool expected, const std::string& why) = 0;
   };
 
   // Process-wide setup, once before the first client.
@@ -82,13 +84,24 @@ public:
   Events& events() noexcept { return m_events; }
   void count_packet() noexcept { ++m_packets; }
   bool disconnecting() const noexcept { return m_disconnecting; }
+  // An exception from a callback, rethrown by read(), write() or misc()
+  // once libmosquitto has returned.
+  void keep_exception(std::exception_ptr e) noexcept
+  {
+    if (!m_exception) {
+      m_exception = e;
+    }
+  }
 
 private:
   struct mosquitto* m_mosq = nullptr;
   Events& m_events;
   const ConnectionOptions& m_options;
+  void rethrow_pending();
+
   int m_packets = 0;
   bool m_disconnecting = false;
+  std::exception_ptr m_exception;
 };
 
 } // namespace mqtk

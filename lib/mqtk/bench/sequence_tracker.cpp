@@ -30,6 +30,16 @@ std::uint64_t SequenceTracker::Counts::lost(std::uint64_t sent) const noexcept
   return sent > arrived ? sent - arrived : 0;
 }
 
+std::uint64_t SequenceTracker::Counts::lost_between() const noexcept
+{
+  if (unique == 0) {
+    return 0;
+  }
+  const std::uint64_t span = next - low;
+  const std::uint64_t arrived = unique + too_late;
+  return span > arrived ? span - arrived : 0;
+}
+
 SequenceTracker::Counts& SequenceTracker::Counts::operator+=(const Counts& o) noexcept
 {
   received += o.received;
@@ -64,6 +74,9 @@ void SequenceTracker::on_message(std::uint32_t publisher, std::uint64_t sequence
       }
     }
     set(st.bits, sequence, true);
+    if (c.unique == 0) {
+      c.low = sequence;
+    }
     c.next = sequence + 1;
     ++c.unique;
     return;
@@ -77,6 +90,7 @@ void SequenceTracker::on_message(std::uint32_t publisher, std::uint64_t sequence
     return;
   }
   set(st.bits, sequence, true);
+  c.low = std::min(c.low, sequence);
   ++c.unique;
   ++c.reordered;
 }
@@ -106,6 +120,15 @@ std::uint64_t SequenceTracker::lost_total(const std::vector<std::uint64_t>& sent
     if (p >= sent.size()) {
       lost += st.counts.lost(st.counts.next);
     }
+  }
+  return lost;
+}
+
+std::uint64_t SequenceTracker::lost_between_total() const
+{
+  std::uint64_t lost = 0;
+  for (const auto& [p, st] : m_states) {
+    lost += st.counts.lost_between();
   }
   return lost;
 }

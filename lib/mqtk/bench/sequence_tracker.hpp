@@ -27,12 +27,17 @@ public:
     std::uint64_t reordered = 0;  // first arrivals after a higher number
     std::uint64_t too_late = 0;   // arrivals more than `window` behind the newest
     std::uint64_t next = 0;       // the highest number seen + 1 (0: none)
+    std::uint64_t low = 0;        // the lowest number seen (when unique > 0)
 
     // The numbers below `sent` that never arrived (`sent`: how many the
     // publisher sent; next when unknown). too_late arrivals count as
     // arrived only if they were not duplicates, which is not known: they
     // are left out of both.
     std::uint64_t lost(std::uint64_t sent) const noexcept;
+    // The numbers between the lowest and the highest seen that never
+    // arrived: for a subscriber that joined a running stream, which cannot
+    // know what was sent before it subscribed.
+    std::uint64_t lost_between() const noexcept;
 
     Counts& operator+=(const Counts& other) noexcept;
   };
@@ -48,6 +53,8 @@ public:
   // Numbers that never arrived, over every publisher, given how many each
   // sent (`sent[p]`; a publisher beyond `sent` uses its next).
   std::uint64_t lost_total(const std::vector<std::uint64_t>& sent) const;
+  // lost_between() over every publisher.
+  std::uint64_t lost_between_total() const;
 
   std::size_t publishers() const noexcept { return m_states.size(); }
 

@@ -95,11 +95,16 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
 
   auto* u = app.add_option_group("Unsupported",
                                  "Accepted for mosquitto compatibility; refused before connecting");
-  u->add_option("-A", o.bind_address, "Bind address (not supported by Paho)")
-    ->type_name("ADDRESS");
-  u->add_option("--unix", o.unix_socket, "Unix socket (not supported by Paho)")
+  if (flags.binds) {
+    g->add_option("-A", o.bind_address, "Local address to connect from")
+      ->type_name("ADDRESS");
+  } else {
+    u->add_option("-A", o.bind_address, fmt::format("Bind address (not supported by {})", flags.engine))
+      ->type_name("ADDRESS");
+  }
+  u->add_option("--unix", o.unix_socket, fmt::format("Unix socket (not supported by {})", flags.engine))
     ->type_name("PATH");
-  u->add_option("--proxy", o.proxy, "SOCKS5 proxy (not supported by Paho)")
+  u->add_option("--proxy", o.proxy, fmt::format("SOCKS5 proxy (not supported by {})", flags.engine))
     ->type_name("URL");
   u->add_option("--tls-engine", o.tls_engine, "OpenSSL engine (not supported)")
     ->type_name("ENGINE");
@@ -155,26 +160,30 @@ std::uint32_t parse_session_expiry(std::string_view text)
 
 namespace {
 
-void refuse_unsupported(const ConnectionOptions& o)
+void refuse_unsupported(const ConnectionOptions& o, const ConnectionFlags& flags)
 {
   auto refuse = [](bool given, std::string_view flag, std::string_view why) {
     if (given) {
       throw UsageError(fmt::format("{} is not supported: {}", flag, why));
     }
   };
-  refuse(!o.bind_address.empty(), "-A", "Paho MQTT C cannot bind the client socket to an address");
-  refuse(!o.unix_socket.empty(), "--unix", "Paho MQTT C cannot connect over a unix domain socket");
-  refuse(!o.proxy.empty(), "--proxy", "Paho MQTT C has no SOCKS5 proxy support");
-  refuse(!o.tls_engine.empty(), "--tls-engine", "Paho MQTT C cannot load an OpenSSL engine");
-  refuse(!o.tls_engine_kpass_sha1.empty(), "--tls-engine-kpass-sha1", "Paho MQTT C cannot load an OpenSSL engine");
+  const std::string_view engine = flags.engine;
+  refuse(!flags.binds && !o.bind_address.empty(), "-A",
+         fmt::format("{} cannot bind the client socket to an address", engine));
+  refuse(!o.unix_socket.empty(), "--unix", fmt::format("{} cannot connect over a unix domain socket", engine));
+  refuse(!o.proxy.empty(), "--proxy", fmt::format("{} has no SOCKS5 proxy support", engine));
+  refuse(!o.tls_engine.empty(), "--tls-engine", fmt::format("{} cannot load an OpenSSL engine", engine));
+  refuse(!o.tls_engine_kpass_sha1.empty(), "--tls-engine-kpass-sha1",
+         fmt::format("{} cannot load an OpenSSL engine", engine));
   if (!o.keyform.empty() && o.keyform != "pem") {
     throw UsageError(o.keyform == "engine"
-                       ? std::string("--keyform engine is not supported: Paho MQTT C cannot load an OpenSSL engine")
+                       ? fmt::format("--keyform engine is not supported: {} cannot load an OpenSSL engine", engine)
                        : fmt::format("--keyform: unknown key form '{}' (expected pem)", o.keyform));
   }
   refuse(!o.psk.empty(), "--psk", "TLS-PSK is not implemented in this version");
   refuse(!o.psk_identity.empty(), "--psk-identity", "TLS-PSK is not implemented in this version");
-  refuse(!o.properties.empty(), "-D/--property", "MQTT 5 properties are not implemented in this version");
+  refuse(!o.properties.empty(), flags.short_property ? "-D/--property" : "--property",
+         "MQTT 5 properties are not implemented in this version");
 }
 
 std::string default_client_id(std::string_view tool)
@@ -185,9 +194,9 @@ std::string default_client_id(std::string_view tool)
 
 } // namespace
 
-void resolve(ConnectionOptions& o, std::string_view tool)
+void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
 {
-  refuse_unsupported(o);
+  refuse_unsupported(o, flags);
   o.mqtt_version = parse_protocol_version(o.protocol_version);
   if (!o.url.empty()) {
     BrokerUrl url = parse_broker_url(o.url);
@@ -242,11 +251,11 @@ void resolve(ConnectionOptions& o, std::string_view tool)
   } else if (o.will_payload || o.will_retain || o.will_qos != 0) {
     throw UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
   }
-  if (o.tls_version == "tlsv1.3") {
+  if (o.tls_version == "tlsv1.3" && !flags.pins_tls13) {
     throw UsageError("--tls-version tlsv1.3 is not supported: Paho MQTT C 1.3 can only pin tlsv1.2 or tlsv1.1 "
                      "(without --tls-version, TLS 1.3 is used when the broker offers it)");
   }
-  if (!o.tls_version.empty() && o.tls_version != "tlsv1.2" && o.tls_version != "tlsv1.1") {
+  if (!o.tls_version.empty() && o.tls_version != "tlsv1.3" && o.tls_version != "tlsv1.2" && o.tls_version != "tlsv1.1") {
     throw UsageError(fmt::format("--tls-version: unknown version '{}' (expected tlsv1.3, tlsv1.2 or tlsv1.1)",
                                  o.tls_version));
   }

@@ -78,6 +78,11 @@ struct ConnectionFlags
   bool client_id = true; // -i
   bool session = true;   // -c, -x
   bool short_property = true; // -D as well as --property
+  // The client library behind the tool, as refusals name it, and what it
+  // can do that Paho MQTT C cannot.
+  std::string_view engine = "Paho MQTT C";
+  bool binds = false;        // -A
+  bool pins_tls13 = false;   // --tls-version tlsv1.3
 };
 
 // Declares the connection flags shared by every tool (mosquitto's names and
@@ -88,7 +93,8 @@ void add_connection_options(CLI::App& app, ConnectionOptions& options, Connectio
 // Validates and completes options after parsing: applies -L, the protocol
 // version, session expiry, default port and client id. `tool` ("mqtk-pub")
 // seeds the default client id. Throws UsageError before anything connects.
-void resolve(ConnectionOptions& options, std::string_view tool);
+// `flags` as given to add_connection_options.
+void resolve(ConnectionOptions& options, std::string_view tool, ConnectionFlags flags = {});
 
 // Parses -V: 31, 311, 5, mqttv31, mqttv311, mqttv5. Returns 3, 4 or 5.
 // Throws UsageError.

@@ -31,6 +31,14 @@ namespace {
 
 constexpr double max_double = std::numeric_limits<double>::max();
 
+// libmosquitto's client: many, always clean, no -D (its -D is the duration).
+constexpr ConnectionFlags bench_connection_flags{.client_id = false,
+                                                 .session = false,
+                                                 .short_property = false,
+                                                 .engine = "libmosquitto",
+                                                 .binds = true,
+                                                 .pins_tls13 = true};
+
 void add_result_options(CLI::App& sub, BenchOptions& o)
 {
   auto* g = sub.add_option_group("Results", "What is printed and written");
@@ -46,7 +54,7 @@ void add_result_options(CLI::App& sub, BenchOptions& o)
 void add_run_options(CLI::App& sub, BenchOptions& o, std::string_view clients_help)
 {
   BenchPlan& p = o.plan;
-  add_connection_options(sub, p.connection, ConnectionFlags{.client_id = false, .session = false, .short_property = false});
+  add_connection_options(sub, p.connection, bench_connection_flags);
   auto* g = sub.add_option_group("Load", "How many clients and when");
   g->add_option("-c,--clients", o.clients, std::string(clients_help))
     ->transform(integer_in(1, 1'000'000, "a number of clients from 1 to 1000000"))
@@ -269,12 +277,33 @@ std::uint64_t parse_start_at(const std::string& text)
   if (text.empty()) {
     throw bad();
   }
-  char* end = nullptr;
-  errno = 0;
-  const double seconds = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() && *end == '\0' && errno == 0 && std::isfinite(seconds) && seconds > 0
-      && text.find_first_not_of("0123456789.") == std::string::npos) {
-    return static_cast<std::uint64_t>(seconds * 1e9);
+  // Nanoseconds since the epoch in 64 bits reach into 2554.
+  constexpr double last_second = 18'446'744'072.0;
+  auto too_late = [&] {
+    return UsageError(fmt::format("--start-at: '{}' is out of range (the latest is 2554-07-21T23:34:32Z)", text));
+  };
+  // Whole seconds and a fraction apart, exact to the nanosecond.
+  auto nanoseconds_of_fraction = [](std::string_view digits) {
+    std::uint64_t ns = 0;
+    for (std::size_t i = 0; i < 9; ++i) {
+      ns = ns * 10 + (i < digits.size() ? static_cast<std::uint64_t>(digits[i] - '0') : 0);
+    }
+    return ns;
+  };
+  const std::size_t dot = text.find('.');
+  const std::string whole = text.substr(0, dot);
+  const std::string fraction_digits = dot == std::string::npos ? "" : text.substr(dot + 1);
+  if (!whole.empty() && whole.find_first_not_of("0123456789") == std::string::npos
+      && fraction_digits.find_first_not_of("0123456789") == std::string::npos
+      && (dot == std::string::npos || !fraction_digits.empty())) {
+    if (whole.size() > 11 || std::stod(whole) > last_second) {
+      throw too_late();
+    }
+    const std::uint64_t seconds = std::stoull(whole);
+    if (seconds == 0) {
+      throw bad();
+    }
+    return seconds * 1'000'000'000u + nanoseconds_of_fraction(fraction_digits);
   }
   std::tm tm{};
   const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -284,11 +313,17 @@ std::uint64_t parse_start_at(const std::string& text)
   if (rest == nullptr) {
     throw bad();
   }
-  double fraction = 0;
+  std::uint64_t fraction_ns = 0;
   if (*rest == '.') {
-    char* after = nullptr;
-    fraction = std::strtod(rest, &after);
-    rest = after;
+    const char* digits = rest + 1;
+    while (*digits >= '0' && *digits <= '9') {
+      ++digits;
+    }
+    if (digits == rest + 1) {
+      throw bad();
+    }
+    fraction_ns = nanoseconds_of_fraction(std::string_view(rest + 1, static_cast<std::size_t>(digits - rest - 1)));
+    rest = digits;
   }
   std::time_t t = 0;
   if (std::strcmp(rest, "Z") == 0) {
@@ -296,13 +331,30 @@ std::uint64_t parse_start_at(const std::string& text)
   } else if (*rest == '\0') {
     tm.tm_isdst = -1;
     t = std::mktime(&tm);
+  } else if ((*rest == '+' || *rest == '-') && std::strlen(rest) >= 3) {
+    // A UTC offset: +HH:MM, +HHMM or +HH.
+    const std::string offset(rest + 1);
+    const std::string digits = offset.size() == 5 && offset[2] == ':' ? offset.substr(0, 2) + offset.substr(3) : offset;
+    if ((digits.size() != 4 && digits.size() != 2) || digits.find_first_not_of("0123456789") != std::string::npos) {
+      throw bad();
+    }
+    const int hours = std::stoi(digits.substr(0, 2));
+    const int minutes = digits.size() == 4 ? std::stoi(digits.substr(2)) : 0;
+    if (hours > 23 || minutes > 59) {
+      throw bad();
+    }
+    const long shift = (hours * 3600L + minutes * 60L) * (*rest == '+' ? 1 : -1);
+    t = ::timegm(&tm) - shift;
   } else {
     throw bad();
   }
   if (t < 0) {
     throw bad();
   }
-  return static_cast<std::uint64_t>(t) * 1'000'000'000u + static_cast<std::uint64_t>(fraction * 1e9);
+  if (static_cast<double>(t) > last_second) {
+    throw too_late();
+  }
+  return static_cast<std::uint64_t>(t) * 1'000'000'000u + fraction_ns;
 }
 
 void validate(BenchOptions& o)
@@ -327,7 +379,7 @@ void validate(BenchOptions& o)
     } else {
       p.client_id_prefix = p.connection.id_prefix;
     }
-    resolve(p.connection, "mqtk-bench");
+    resolve(p.connection, "mqtk-bench", bench_connection_flags);
     if (p.connection.transport == Transport::ws || p.connection.transport == Transport::wss) {
       throw UsageError("mqtk-bench cannot connect over websockets: its engine, libmosquitto 2.0's client, has no "
                        "websocket transport (ARCHITECTURE.md); give the broker's MQTT or MQTT over TLS port");

@@ -479,3 +479,19 @@ TEST_CASE("bench result: the series as CSV, microseconds to 3 decimals")
            "0,10000,9990,9999,11,1,210.123,1200.000,4000000.001\n"
            "1,1,1,1,0,0,0.000,0.007,0.999\n");
 }
+
+TEST_CASE("merge: runs against one broker do not add up its $SYS counters; different brokers do")
+{
+  auto run = [](std::string host, std::int64_t received) {
+    BenchResult r;
+    r.command = "pub";
+    r.parameters = {{"host", host}, {"port", 1883}};
+    r.broker_counters = {{"messages/received", received}};
+    return r;
+  };
+  // Two machines against one broker at the same time: the broker counted
+  // both machines' messages in each run's window.
+  CHECK(mqtk::merge({run("broker", 200), run("broker", 190)}).broker_counters.at("messages/received") == 200);
+  CHECK(mqtk::merge({run("a", 200), run("b", 190)}).broker_counters.at("messages/received") == 390);
+  CHECK(mqtk::merge({run("broker", -5), run("broker", -7)}).broker_counters.at("messages/received") == -5);
+}

@@ -106,3 +106,20 @@ TEST_CASE("sequence tracker: the largest number is not a sequence number")
   CHECK(t.counts(0).too_late == 2);
   CHECK(t.counts(0).next == 0);
 }
+
+TEST_CASE("sequence tracker: a subscriber joining a running stream counts gaps between what it saw")
+{
+  SequenceTracker t;
+  t.on_message(0, 1000); // joined late: 0..999 were sent before it subscribed
+  t.on_message(0, 1001);
+  t.on_message(0, 1004); // 1002 and 1003 lost
+  t.on_message(1, 7);
+  CHECK(t.counts(0).low == 1000);
+  CHECK(t.counts(0).lost_between() == 2);
+  CHECK(t.counts(0).lost(t.counts(0).next) == 1002); // from 0, as pubsub counts
+  t.on_message(0, 998); // late arrival below the first: the range grows with it
+  CHECK(t.counts(0).low == 998);
+  CHECK(t.counts(0).lost_between() == 3); // 999, 1002, 1003
+  CHECK(t.lost_between_total() == 3);
+  CHECK(SequenceTracker{}.lost_between_total() == 0);
+}
