@@ -14,6 +14,7 @@ int main(int argc, char** argv)
                   .rest_option = {},
                   .rest_arguments = nullptr,
                   .usage_exit_code = {},
-                  .more_versions = [] { return mqtk::MosquittoClient::library_version(); }},
+                  .more_versions = [] { return mqtk::MosquittoClient::library_version(); },
+                  .connection = &options.plan.connection},
                  argc, argv);
 }

@@ -10,6 +10,7 @@ int main(int argc, char** argv)
                   .run = [&] { return mqtk::run_pub(options); },
                   .quiet = &options.connection.quiet,
                   .rest_option = {},
-                  .rest_arguments = nullptr},
+                  .rest_arguments = nullptr,
+                  .connection = &options.connection},
                  argc, argv);
 }

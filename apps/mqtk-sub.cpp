@@ -10,6 +10,7 @@ int main(int argc, char** argv)
                   .run = [&] { return mqtk::run_sub(options); },
                   .quiet = &options.connection.quiet,
                   .rest_option = "--exec",
-                  .rest_arguments = &options.exec},
+                  .rest_arguments = &options.exec,
+                  .connection = &options.connection},
                  argc, argv);
 }

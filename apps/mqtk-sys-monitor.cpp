@@ -12,6 +12,7 @@ int main(int argc, char** argv)
                   .quiet = &options.connection.quiet,
                   .rest_option = {},
                   .rest_arguments = nullptr,
-                  .usage_exit_code = mqtk::sys_monitor_usage_exit_code},
+                  .usage_exit_code = mqtk::sys_monitor_usage_exit_code,
+                  .connection = &options.connection},
                  argc, argv);
 }

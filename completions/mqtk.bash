@@ -6,7 +6,7 @@
 
 _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     -k --keepalive -c --disable-clean-session -x --session-expiry-interval
-    -V --protocol-version -u --username -P --pw --will-topic --will-payload
+    -V --protocol-version -u --username -P --pw --pw-file --will-topic --will-payload
     --will-qos --will-retain -d --debug --quiet --connect-timeout -M --nodelay
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
     --insecure --tls-use-os-certs
@@ -39,7 +39,7 @@ _mqtk_sys_monitor_opts='-t --topic --once --timeout -j --json --format
 # the common ones without -i, -c (-c is --clients) and -x; -D is --duration.
 _mqtk_bench_commands='pub sub conn pubsub merge'
 _mqtk_bench_connection_opts='-h --host -p --port -L --url -I --id-prefix
-    -k --keepalive -V --protocol-version -u --username -P --pw --will-topic
+    -k --keepalive -V --protocol-version -u --username -P --pw --pw-file --will-topic
     --will-payload --will-qos --will-retain -d --debug --quiet --connect-timeout
     -M --nodelay -A
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
@@ -90,7 +90,7 @@ _mqtk_bench()
             COMPREPLY=($(compgen -W 'pem' -- "$cur"))
             return
             ;;
-        -o | --output | --csv | --cafile | --cert | --key)
+        -o | --output | --csv | --cafile | --cert | --key | --pw-file)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
@@ -221,7 +221,7 @@ _mqtk()
             COMPREPLY=($(compgen -W 'pem' -- "$cur"))
             return
             ;;
-        -f | --file | --cafile | --cert | --key | --backup | --plot-svg)
+        -f | --file | --cafile | --cert | --key | --backup | --plot-svg | --pw-file)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return

@@ -1,4 +1,5 @@
 #include "mqtk/connection/options.hpp"
+#include "mqtk/connection/credentials.hpp"
 #include "mqtk/process/option_values.hpp"
 
 #include "mqtk/process/error.hpp"
@@ -51,10 +52,13 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
   g->add_option("-V,--protocol-version", o.protocol_version,
                 "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311)")
     ->type_name("VERSION");
-  g->add_option("-u,--username", o.username, "User name")
+  g->add_option("-u,--username", o.username, "User name (default: $MQTK_USERNAME)")
     ->type_name("USER");
-  g->add_option("-P,--pw", o.password, "Password (never printed)")
+  g->add_option("-P,--pw", o.password,
+                "Password, needs a user name; never printed, hidden from ps (default: $MQTK_PASSWORD)")
     ->type_name("PASSWORD");
+  g->add_option("--pw-file", o.password_file, "Read the password from FILE's first line (instead of -P)")
+    ->type_name("FILE");
   g->add_option("--will-topic", o.will_topic, "Topic of the will message")
     ->type_name("TOPIC");
   g->add_option("--will-payload", o.will_payload, "Payload of the will message")
@@ -198,6 +202,8 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
 {
   refuse_unsupported(o, flags);
   o.mqtt_version = parse_protocol_version(o.protocol_version);
+  std::optional<std::string> url_username;
+  std::optional<std::string> url_password;
   if (!o.url.empty()) {
     BrokerUrl url = parse_broker_url(o.url);
     o.transport = url.transport;
@@ -205,12 +211,8 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
     if (url.port) {
       o.port = *url.port;
     }
-    if (url.username) {
-      o.username = url.username;
-    }
-    if (url.password) {
-      o.password = url.password;
-    }
+    url_username = std::move(url.username);
+    url_password = std::move(url.password);
     o.ws_path = url.path;
     o.url_topic = url.topic;
   } else if (!o.cafile.empty() || !o.capath.empty() || o.tls_use_os_certs) {
@@ -224,9 +226,7 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
   if (o.host.empty()) {
     throw UsageError("-h: empty host name");
   }
-  if (o.password && !o.username) {
-    throw UsageError("-P: a password needs a username (-u)");
-  }
+  resolve_credentials(o, url_username, url_password, [](const char* name) { return std::getenv(name); });
   if (!o.session_expiry.empty()) {
     o.session_expiry_seconds = parse_session_expiry(o.session_expiry);
   }

@@ -29,6 +29,12 @@ struct ConnectionOptions
   std::string protocol_version = "311";
   std::optional<std::string> username;
   std::optional<std::string> password;
+  std::string password_file; // --pw-file
+  // Where the user name and password came from, for messages ("-u", "-L",
+  // "MQTK_USERNAME"; "-P", "--pw-file", "-L", "MQTK_PASSWORD"); set by
+  // resolve(), empty when not given.
+  std::string username_from;
+  std::string password_from;
   std::string will_topic;
   std::optional<std::string> will_payload;
   int will_qos = 0;

@@ -1,6 +1,7 @@
 #include "mqtk/process/cli.hpp"
 
 #include "mqtk/connection/connection.hpp"
+#include "mqtk/connection/credentials.hpp"
 #include "mqtk/process/error.hpp"
 #include "mqtk/process/option_values.hpp"
 
@@ -48,6 +49,23 @@ int take_rest_arguments(const ToolSpec& spec, int argc, char** argv)
   return argc;
 }
 
+// plain_parse_error, except that a stray word right after a -P value (a
+// password with spaces, unquoted) is not repeated.
+std::string parse_error_without_passwords(const CLI::ParseError& e, CLI::App& app, int argc, char** argv,
+                                          const std::vector<SecretSpan>& passwords)
+{
+  std::string message = plain_parse_error(e, app);
+  const std::vector<std::string> extras = app.remaining(true);
+  if (message.starts_with("unexpected argument '") && !extras.empty()) {
+    for (int i = 1; i < argc; ++i) {
+      if (extras.front() == argv[i] && follows_password(i, passwords)) {
+        return "unexpected argument after the password (-P takes one value; quote a password with spaces)";
+      }
+    }
+  }
+  return message;
+}
+
 } // namespace
 
 void run_tool(const ToolSpec& spec, int argc, char** argv)
@@ -69,16 +87,27 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
     spec.declare(app);
     refuse_option_names_as_values(app);
     argc = take_rest_arguments(spec, argc, argv);
+    // Once CLI11 has copied the arguments, whatever the outcome, the
+    // passwords in argv are overwritten in place (as curl does).
+    std::vector<SecretSpan> passwords;
+    auto hide_passwords = [&] {
+      passwords = find_passwords(app, argc, argv);
+      blank_passwords(argv, passwords);
+    };
     try {
       app.parse(argc, argv);
+      hide_passwords();
     } catch (const CLI::CallForHelp&) {
+      hide_passwords();
       fmt::print("{}", app.help());
       finish(exit_code::ok);
     } catch (const CLI::CallForVersion& e) {
+      hide_passwords();
       fmt::print("{}\n", e.what());
       finish(exit_code::ok);
     } catch (const CLI::ParseError& e) {
-      throw UsageError(plain_parse_error(e, app));
+      hide_passwords();
+      throw UsageError(parse_error_without_passwords(e, app, argc, argv, passwords));
     }
     finish(spec.run());
   } catch (const UsageError& e) {
@@ -86,7 +115,8 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
     fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", spec.name, e.what(), spec.name);
     finish(spec.usage_exit_code ? spec.usage_exit_code(argc, argv) : e.code());
   } catch (const Error& e) {
-    print_error(e.what());
+    print_error(spec.connection == nullptr ? std::string(e.what())
+                                           : e.what() + credentials_refused_note(*spec.connection, e.code()));
     finish(e.code());
   } catch (const std::bad_alloc&) {
     print_error("out of memory");

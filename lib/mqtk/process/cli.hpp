@@ -11,6 +11,8 @@ class App;
 
 namespace mqtk {
 
+struct ConnectionOptions;
+
 // What a tool's main hands to run_tool.
 struct ToolSpec
 {
@@ -32,11 +34,15 @@ struct ToolSpec
   std::function<int(int argc, char** argv)> usage_exit_code = {};
   // More library versions for --version ("libmosquitto 2.0.11").
   std::function<std::string()> more_versions = {};
+  // The tool's connection options: a connection refused for its
+  // credentials then says which were refused and where they came from.
+  const ConnectionOptions* connection = nullptr;
 };
 
 // The one place where errors become a stderr line and an exit code:
 // parses argv (usage errors exit 1; --help prints on stdout and exits 0;
-// --version prints mqtk's and the libraries' versions), runs the tool,
+// --version prints mqtk's and the libraries' versions), overwrites the
+// passwords in argv (-P, -L's) so that ps no longer shows them, runs the tool,
 // flushes stdout and ends the process without tearing down Paho's threads
 // (every delivery has been confirmed by then).
 [[noreturn]] void run_tool(const ToolSpec& spec, int argc, char** argv);
