@@ -100,7 +100,7 @@ _mqtk_bench()
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
-        -h | --host)
+        -h | --host | -A)
             COMPREPLY=($(compgen -A hostname -- "$cur"))
             return
             ;;
@@ -116,7 +116,7 @@ _mqtk_bench()
         --start-at | --slo | -n | --count | -D | --duration | --rate | -s | \
         --size | -t | --topic | --warmup | --drain | --subscribers | \
         --sub-topic | --shared | \
-        -A | --unix | --proxy | --tls-engine | --tls-engine-kpass-sha1 | \
+        --unix | --proxy | --tls-engine | --tls-engine-kpass-sha1 | \
         --psk | --psk-identity | --property)
             # A free-form value: nothing sensible to offer.
             return

@@ -150,6 +150,7 @@ public:
   // Subscribers.
   bool subscribed = false;
   std::uint64_t measured_arrivals = 0;
+  std::uint64_t arrived_all = 0; // this run's stamps, warm-up included
 };
 
 class Run
@@ -254,6 +255,7 @@ private:
   std::uint64_t m_measured_arrivals = 0;
   std::uint64_t m_sent_all = 0;     // warm-up included
   std::uint64_t m_arrived_all = 0;  // this run's stamps, warm-up included
+  std::uint64_t m_arrived_at_dropped = 0; // of those, at subscribers since lost
   std::uint64_t m_window_credit = 0;
   std::uint64_t m_last_arrival_ns = 0;
   std::uint64_t m_outstanding = 0;
@@ -570,6 +572,9 @@ void Run::lost(Client& c, const std::string& why)
   }
   ++result.connections.dropped;
   error("connection lost: " + why);
+  if (c.role == Role::subscriber && plan.shared.empty()) {
+    m_arrived_at_dropped += c.arrived_all;
+  }
   if (c.role == Role::publisher) {
     m_outstanding -= c.pending.size();
     c.pending.clear();
@@ -664,6 +669,7 @@ void Run::message(Client& c, std::string_view t, std::string_view payload, int q
     return;
   }
   ++m_arrived_all;
+  ++c.arrived_all;
   m_last_arrival_ns = steady_ns(Clock::now());
   m_last_activity_ns = m_last_arrival_ns;
   if (stamp->warmup || !m_measuring) {
@@ -832,7 +838,8 @@ bool Run::closed_loop_can_send(const Client& c)
     // window moves on after a second of nothing arriving.
     std::uint64_t fanout = 1;
     if (plan.shared.empty()) {
-      // The subscribers still there: a lost one receives nothing more.
+      // The subscribers still there, and what reached them: a lost one
+      // receives nothing more.
       fanout = 0;
       for (const Client* s : m_subscribers) {
         fanout += s->state == Client::State::connected ? 1 : 0;
@@ -840,7 +847,7 @@ bool Run::closed_loop_can_send(const Client& c)
       fanout = std::max<std::uint64_t>(fanout, 1);
     }
     const std::uint64_t due = m_sent_all * fanout;
-    const std::uint64_t arrived = m_arrived_all + m_window_credit;
+    const std::uint64_t arrived = m_arrived_all - m_arrived_at_dropped + m_window_credit;
     if (due > arrived && due - arrived >= closed_loop_window * fanout) {
       const std::uint64_t now_ns = steady_ns(Clock::now());
       if (now_ns - std::min(now_ns, m_last_arrival_ns) < 1'000'000'000) {
@@ -853,7 +860,7 @@ bool Run::closed_loop_can_send(const Client& c)
   if (plan.qos == 0) {
     return !c.mqtt->want_write();
   }
-  return c.pending.size() < static_cast<std::size_t>(plan.connection.max_inflight);
+  return c.pending.size() < std::min(static_cast<std::size_t>(plan.connection.max_inflight), max_pending);
 }
 
 void Run::publish(Client& c, std::uint64_t due_ns, Clock::time_point now)
@@ -985,6 +992,20 @@ void Run::measure()
     while ((!due.empty() || !blocked.empty()) && !m_stop) {
       auto now = Clock::now();
       start_cpu();
+      const std::uint64_t quiet_ns = steady_ns(now) - std::min(m_last_activity_ns, steady_ns(now));
+      if (!blocked.empty() && ((end && now >= *end) || quiet_ns >= static_cast<std::uint64_t>(seconds_of(plan.drain).count()))) {
+        // The run is over, or the broker stopped acknowledging: what they
+        // still had to send is not sent.
+        if (!(end && now >= *end)) {
+          result.warnings.push_back(fmt::format(
+            "{} publishers stopped with {} messages unacknowledged and none acknowledged for {} s (--drain)",
+            blocked.size(), max_pending, plan.drain));
+        }
+        for (const Due& d : blocked) {
+          d.second->sending_done = true;
+        }
+        blocked.clear();
+      }
       std::erase_if(blocked, [&](const Due& d) {
         if (d.second->pending.size() < max_pending || publisher_done(*d.second)) {
           due.push(d);
@@ -1019,7 +1040,9 @@ void Run::measure()
         break;
       }
       const auto next_due = due.empty() ? m_next_tick : due.top().first;
-      service(sent_now == 4096 ? now : std::min({next_due, m_next_tick, end.value_or(Clock::time_point::max())}));
+      // A past end is no deadline (blocked publishers wait for acks).
+      const auto until_end = end && *end > now ? *end : Clock::time_point::max();
+      service(sent_now == 4096 ? now : std::min({next_due, m_next_tick, until_end}));
     }
   } else {
     // Closed loop: as fast as each connection takes them (QoS 0: while the

@@ -36,7 +36,7 @@ std::uint64_t SequenceTracker::Counts::lost_between() const noexcept
     return 0;
   }
   const std::uint64_t span = next - low;
-  const std::uint64_t arrived = unique + too_late;
+  const std::uint64_t arrived = unique + too_late - too_late_below_low;
   return span > arrived ? span - arrived : 0;
 }
 
@@ -83,6 +83,7 @@ void SequenceTracker::on_message(std::uint32_t publisher, std::uint64_t sequence
   }
   if (c.next - sequence > window) {
     ++c.too_late;
+    c.too_late_below_low += sequence < c.low ? 1 : 0;
     return;
   }
   if (test(st.bits, sequence)) {

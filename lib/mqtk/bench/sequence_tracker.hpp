@@ -28,6 +28,7 @@ public:
     std::uint64_t too_late = 0;   // arrivals more than `window` behind the newest
     std::uint64_t next = 0;       // the highest number seen + 1 (0: none)
     std::uint64_t low = 0;        // the lowest number seen (when unique > 0)
+    std::uint64_t too_late_below_low = 0; // too_late arrivals below low: outside lost_between()'s span
 
     // The numbers below `sent` that never arrived (`sent`: how many the
     // publisher sent; next when unknown). too_late arrivals count as

@@ -277,10 +277,11 @@ std::uint64_t parse_start_at(const std::string& text)
   if (text.empty()) {
     throw bad();
   }
-  // Nanoseconds since the epoch in 64 bits reach into 2554.
-  constexpr double last_second = 18'446'744'072.0;
+  // Nanoseconds since the epoch in 64 bits reach into 2554 (a second
+  // spare for the is-it-past check).
+  constexpr double last_second = 18'446'744'071.0;
   auto too_late = [&] {
-    return UsageError(fmt::format("--start-at: '{}' is out of range (the latest is 2554-07-21T23:34:32Z)", text));
+    return UsageError(fmt::format("--start-at: '{}' is out of range (the latest is 2554-07-21T23:34:31Z)", text));
   };
   // Whole seconds and a fraction apart, exact to the nanosecond.
   auto nanoseconds_of_fraction = [](std::string_view digits) {

@@ -122,4 +122,9 @@ TEST_CASE("sequence tracker: a subscriber joining a running stream counts gaps b
   CHECK(t.counts(0).lost_between() == 3); // 999, 1002, 1003
   CHECK(t.lost_between_total() == 3);
   CHECK(SequenceTracker{}.lost_between_total() == 0);
+  SequenceTracker far;
+  far.on_message(0, 100000);
+  far.on_message(0, 100002);
+  far.on_message(0, 5); // far behind, below the first: not within the span
+  CHECK(far.counts(0).lost_between() == 1);
 }

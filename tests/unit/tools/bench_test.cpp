@@ -32,4 +32,6 @@ TEST_CASE("--start-at: bad and out-of-range times are usage errors that name the
     CHECK(std::string(e.what()).find("out of range") != std::string::npos);
   }
   CHECK_THROWS_AS(parse_start_at("9999-01-01T00:00:00Z"), mqtk::UsageError);
+  CHECK_THROWS_AS(parse_start_at("18446744072.8"), mqtk::UsageError);
+  CHECK(parse_start_at("18446744071.999999999") == 18'446'744'071'999'999'999u);
 }
