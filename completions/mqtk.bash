@@ -9,10 +9,26 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     -V --protocol-version -u --username -P --pw --pw-file --will-topic --will-payload
     --will-qos --will-retain -d --debug --quiet --connect-timeout -M --nodelay
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
-    --insecure --tls-use-os-certs
+    --insecure --tls-use-os-certs -D --property
     --help --version'
 # Not offered: flags every tool refuses (-A, --unix, --proxy, --tls-engine,
-# --tls-engine-kpass-sha1, --psk, --psk-identity, -D/--property).
+# --tls-engine-kpass-sha1, --psk, --psk-identity).
+
+# -D COMMAND NAME VALUE: the properties each command takes (mosquitto's).
+_mqtk_property_names() {
+    case $1 in
+        connect) echo 'session-expiry-interval authentication-method authentication-data
+            request-problem-information request-response-information receive-maximum
+            topic-alias-maximum maximum-packet-size user-property' ;;
+        publish) echo 'payload-format-indicator message-expiry-interval content-type
+            response-topic correlation-data topic-alias user-property' ;;
+        will) echo 'payload-format-indicator message-expiry-interval content-type
+            response-topic correlation-data will-delay-interval user-property' ;;
+        subscribe) echo 'subscription-identifier user-property' ;;
+        unsubscribe) echo 'user-property' ;;
+        disconnect) echo 'session-expiry-interval server-reference reason-string user-property' ;;
+    esac
+}
 
 _mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
     -l --stdin-line --json-lines -n --null-message -q --qos -r --retain
@@ -198,6 +214,26 @@ _mqtk()
                 return
                 ;;
         esac
+    fi
+
+    if [[ $prev == -D || $prev == --property ]]; then
+        COMPREPLY=($(compgen -W 'connect publish subscribe unsubscribe disconnect will' -- "$cur"))
+        return
+    fi
+    if ((COMP_CWORD >= 3)) && [[ ${COMP_WORDS[COMP_CWORD-2]} == -D || ${COMP_WORDS[COMP_CWORD-2]} == --property ]]; then
+        COMPREPLY=($(compgen -W "$(_mqtk_property_names "$prev")" -- "$cur"))
+        return
+    fi
+    if ((COMP_CWORD >= 4)) && [[ ${COMP_WORDS[COMP_CWORD-3]} == -D || ${COMP_WORDS[COMP_CWORD-3]} == --property ]]; then
+        case $prev in
+            payload-format-indicator | request-problem-information | request-response-information)
+                COMPREPLY=($(compgen -W '0 1' -- "$cur")) ;;
+        esac
+        return # a value (or a user property's name)
+    fi
+    if ((COMP_CWORD >= 5)) && [[ ${COMP_WORDS[COMP_CWORD-4]} == -D || ${COMP_WORDS[COMP_CWORD-4]} == --property ]] &&
+        [[ ${COMP_WORDS[COMP_CWORD-2]} == user-property ]]; then
+        return # a user property's value
     fi
 
     case $prev in

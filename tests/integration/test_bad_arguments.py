@@ -150,10 +150,33 @@ class BadArgumentsTest(BrokerTestCase):
     def test_unsupported_flags(self):
         for flag in (["-A", "127.0.0.1"], ["--unix", "/tmp/mqtk-nonexistent.sock"], ["--proxy", "socks5h://h:1080"],
                      ["--tls-engine", "pkcs11"], ["--tls-engine-kpass-sha1", "00"], ["--keyform", "engine"],
-                     ["--psk", "00ff"], ["--psk-identity", "me"], ["-D", "connect", "session-expiry-interval", "5"]):
+                     ["--psk", "00ff"], ["--psk-identity", "me"]):
             with self.subTest(flag=flag):
                 self.check("mqtk-pub", ["-t", "a", "-m", "x"] + flag, "not supported", flag[0])
                 self.check("mqtk-sub", ["-t", "a"] + flag, "not supported", flag[0])
+
+    def test_bad_properties(self):
+        # What mosquitto_pub refuses (and more: non-numbers, zero aliases),
+        # with the -D argument named, before connecting.
+        cases = [
+            (["-D", "bogus", "content-type", "x"], "unknown command 'bogus'"),
+            (["-D", "publish", "foo", "1"], "unknown property 'foo'"),
+            (["-D", "connect", "content-type", "x"], "content-type is not allowed in connect"),
+            (["-D", "publish", "subscription-identifier", "5"], "not allowed in publish"),
+            (["-D", "publish", "payload-format-indicator", "256"], "out of range"),
+            (["-D", "publish", "payload-format-indicator", "abc"], "not a number"),
+            (["-D", "publish", "message-expiry-interval", "4294967296"], "out of range"),
+            (["-D", "publish", "topic-alias", "0"], "out of range"),
+            (["-D", "connect", "receive-maximum", "0"], "out of range"),
+            (["-D", "publish", "correlation-data", "x", "-D", "publish", "correlation-data", "y"], "given twice"),
+            (["-D", "publish", "response-topic", "a/#"], "response-topic"),
+            (["-V", "311", "-D", "publish", "content-type", "x"], "need MQTT 5"),
+            (["-x", "10", "-D", "connect", "session-expiry-interval", "5"], "give one"),
+        ]
+        for args, needle in cases:
+            with self.subTest(args=args):
+                self.check("mqtk-pub", ["-t", "a", "-m", "x"] + args, "-D", needle)
+                self.check("mqtk-sub", ["-t", "a"] + args, "-D", needle)
 
     # mqtk-pub ----------------------------------------------------------
     def test_publish_topic_with_wildcards(self):

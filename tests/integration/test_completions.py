@@ -19,11 +19,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(ROOT, "completions", "mqtk.bash")
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 TOOLS = ("mqtk-pub", "mqtk-sub", "mqtk-retain-clear", "mqtk-sys-monitor")
-REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1", "--psk", "--psk-identity", "-D",
-           "--property")
+REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1", "--psk", "--psk-identity")
 BENCH_COMMANDS = ("pub", "sub", "conn", "pubsub", "merge")
 # mqtk-bench's -D is --duration, so it is offered; the others stay refused.
-BENCH_REFUSED = tuple(f for f in REFUSED if f not in ("-D", "-A"))  # -D is --duration; libmosquitto binds (-A)
+# -D is --duration; libmosquitto binds (-A); bench sends no properties.
+BENCH_REFUSED = tuple(f for f in REFUSED if f != "-A") + ("--property",)
 
 
 def help_flags(help_text):
@@ -77,6 +77,17 @@ class BashCompletionTest(unittest.TestCase):
         self.assertEqual(complete("mqtk-sys-monitor --format "), ["live", "text", "json", "prometheus"])
         self.assertEqual(complete("mqtk-pub --keyform "), ["pem"])
         self.assertEqual(complete("mqtk-sub --where "), [])  # an expression: nothing to offer
+
+    def test_property_commands_then_names(self):
+        self.assertEqual(sorted(complete("mqtk-pub -D ")), sorted(["connect", "publish", "subscribe", "unsubscribe",
+                                                            "disconnect", "will"]))
+        self.assertEqual(complete("mqtk-sub --property sub"), ["subscribe"])
+        self.assertEqual(complete("mqtk-sub -D subscribe "), ["subscription-identifier", "user-property"])
+        self.assertIn("topic-alias", complete("mqtk-pub -t a -D publish "))
+        self.assertNotIn("topic-alias", complete("mqtk-pub -t a -D will "))
+        self.assertEqual(complete("mqtk-pub -D publish payload-format-indicator "), ["0", "1"])
+        self.assertEqual(complete("mqtk-pub -D publish user-property name "), [])
+        self.assertIn("--qos", complete("mqtk-pub -D publish content-type text/plain --q"))
 
     def test_files(self):
         d = tempfile.mkdtemp(prefix="mqtk-compl-")

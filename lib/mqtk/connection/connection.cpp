@@ -208,6 +208,9 @@ struct State
   // use may be destroyed after the Connection.
   std::atomic<int> in_handlers{0};
 
+  // The receiving thread's: the broker's topic aliases (MQTT 5).
+  TopicAliases topic_aliases;
+
   std::mutex mutex;
   std::condition_variable changed;
   bool lost = false;
@@ -399,6 +402,29 @@ void set_delivery_callbacks(MQTTAsync_responseOptions& response, void* context, 
   }
 }
 
+// A received message's properties as views of Paho's buffers.
+void read_properties(const MQTTProperties& from, MessageProperties& to)
+{
+  to = MessageProperties{};
+  auto text = [](const MQTTLenString& s) {
+    return std::string_view(s.data, s.len > 0 ? static_cast<std::size_t>(s.len) : 0);
+  };
+  for (int i = 0; i < from.count; ++i) {
+    const MQTTProperty& p = from.array[i];
+    switch (static_cast<int>(p.identifier)) {
+    case 1: to.payload_format = p.value.byte; break;
+    case 2: to.message_expiry = p.value.integer4; break;
+    case 3: to.content_type = text(p.value.data); break;
+    case 8: to.response_topic = text(p.value.data); break;
+    case 9: to.correlation_data = text(p.value.data); break;
+    case 11: to.subscription_ids.push_back(p.value.integer4); break;
+    case 35: to.topic_alias = p.value.integer2; break;
+    case 38: to.user.emplace_back(text(p.value.data), text(p.value.value)); break;
+    default: break;
+    }
+  }
+}
+
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
 {
   auto& s = *static_cast<State*>(context);
@@ -417,6 +443,15 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
     m.qos = message->qos;
     m.retain = message->retained != 0;
     m.mid = message->msgid;
+    // Reused per thread, so that a message with properties costs no
+    // allocation once the vectors have grown.
+    thread_local MessageProperties properties;
+    if (message->properties.count > 0) {
+      read_properties(message->properties, properties);
+      // An alias alone: Paho hands the message over with an empty topic.
+      m.topic = s.topic_aliases.resolve(m.topic, properties.topic_alias);
+      m.properties = &properties;
+    }
     s.message_handler(m);
     paho_socket::message_delivered();
   }
@@ -447,6 +482,32 @@ void paho_connection_lost(void* context, char* cause)
   s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
 }
 
+// Adds -D's `list` to `out`; Paho copies every value (free `out` with
+// propertiesFree).
+void add_properties(const PahoLibrary& paho, MQTTProperties& out, const std::vector<Property>& list)
+{
+  for (const Property& p : list) {
+    MQTTProperty q{};
+    q.identifier = static_cast<enum MQTTPropertyCodes>(p.identifier);
+    switch (p.type) {
+    case PropertyType::byte: q.value.byte = static_cast<unsigned char>(p.number); break;
+    case PropertyType::two_byte: q.value.integer2 = static_cast<unsigned short>(p.number); break;
+    case PropertyType::four_byte:
+    case PropertyType::varint: q.value.integer4 = p.number; break;
+    case PropertyType::pair:
+      q.value.value.len = static_cast<int>(p.value.size());
+      q.value.value.data = const_cast<char*>(p.value.data());
+      [[fallthrough]];
+    case PropertyType::utf8:
+    case PropertyType::binary:
+      q.value.data.len = static_cast<int>(p.text.size());
+      q.value.data.data = const_cast<char*>(p.text.data());
+      break;
+    }
+    paho.propertiesAdd(&out, &q);
+  }
+}
+
 } // namespace
 
 struct Connection::Impl
@@ -458,6 +519,9 @@ struct Connection::Impl
   MQTTAsync client = nullptr;
   bool connect_called = false;
   std::thread sender; // publishes the outbox; started by the first post()
+  // -D publish ..., built once: each PUBLISH takes a copy.
+  MQTTProperties publish_properties = MQTTProperties_initializer;
+  std::atomic<bool> topic_alias_set{false}; // the first PUBLISH set -D publish topic-alias
 
   Impl(const ConnectionOptions& o, std::string_view tool_name)
     : options(o),
@@ -466,6 +530,9 @@ struct Connection::Impl
       state(std::make_unique<State>())
   {
     global_init(paho);
+    if (o.mqtt_version == 5) {
+      add_properties(paho, publish_properties, o.property_set.publish);
+    }
     state->paho = &paho;
     state->v5 = o.mqtt_version == 5;
     state->debug = o.debug;
@@ -772,6 +839,10 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
       impl.paho.propertiesAdd(&properties, &property);
       co.connectProperties = &properties;
     }
+    add_properties(impl.paho, properties, o.property_set.connect);
+    if (properties.count > 0) {
+      co.connectProperties = &properties;
+    }
   } else {
     co.cleansession = o.disable_clean_session ? 0 : 1;
   }
@@ -795,6 +866,11 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
     will.qos = o.will_qos;
     will.retained = o.will_retain ? 1 : 0;
     co.will = &will;
+  }
+  MQTTProperties will_properties = MQTTProperties_initializer;
+  if (s.v5 && !o.will_topic.empty() && !o.property_set.will.empty()) {
+    add_properties(impl.paho, will_properties, o.property_set.will);
+    co.willProperties = &will_properties;
   }
 
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
@@ -842,6 +918,9 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
   rc = impl.paho.connect(impl.client, &co);
   if (properties.count > 0) {
     impl.paho.propertiesFree(&properties);
+  }
+  if (will_properties.count > 0) {
+    impl.paho.propertiesFree(&will_properties);
   }
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate_connect_failure(rc, 0, "");
@@ -929,6 +1008,12 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   message.payloadlen = static_cast<int>(payload.size());
   message.qos = qos;
   message.retained = retain ? 1 : 0;
+  if (publish_properties.count > 0) {
+    message.properties = publish_properties; // Paho copies them
+  }
+  // mosquitto_pub: with -D publish topic-alias, the first PUBLISH sets the
+  // alias with the topic, the later ones carry the alias alone.
+  const bool alias_only = options.property_set.topic_alias() && topic_alias_set.exchange(true);
   MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
   std::unique_ptr<Tracked> tracked;
   if (qos > 0 && s.refused_handler) {
@@ -939,7 +1024,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   } else if (mark) {
     set_delivery_callbacks<q0_done>(response, mark.get(), s.v5);
   }
-  int rc = paho.sendMessage(client, std::string(topic).c_str(), &message, &response);
+  int rc = paho.sendMessage(client, alias_only ? "" : std::string(topic).c_str(), &message, &response);
   if (rc != MQTTASYNC_SUCCESS) {
     {
       std::lock_guard lock(s.mutex);
@@ -1016,7 +1101,11 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
   request->filters = filters.size();
   MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
   impl.set_callbacks(response, request.get());
+  MQTTProperties properties = MQTTProperties_initializer;
+  add_properties(impl.paho, properties, impl.options.property_set.subscribe);
+  response.properties = properties; // Paho copies them
   int rc = impl.paho.subscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), qoss.data(), &response);
+  impl.paho.propertiesFree(&properties);
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate(rc, 0, "subscribe");
   }
@@ -1055,7 +1144,11 @@ void Connection::unsubscribe(const std::vector<std::string>& filters,
   request->state = impl.state.get();
   MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
   impl.set_callbacks(response, request.get());
+  MQTTProperties properties = MQTTProperties_initializer;
+  add_properties(impl.paho, properties, impl.options.property_set.unsubscribe);
+  response.properties = properties; // Paho copies them
   int rc = impl.paho.unsubscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), &response);
+  impl.paho.propertiesFree(&properties);
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate(rc, 0, "unsubscribe");
   }
@@ -1086,7 +1179,10 @@ void Connection::disconnect() noexcept
     // DISCONNECT still goes out after every PUBLISH queued before it.
     d.timeout = 0;
     d.context = request.get();
+    MQTTProperties properties = MQTTProperties_initializer;
     if (impl.state->v5) {
+      add_properties(impl.paho, properties, impl.options.property_set.disconnect);
+      d.properties = properties; // Paho copies them
       d.onSuccess5 = on_request_success5;
       d.onFailure5 = on_request_failure5;
     } else {
@@ -1094,6 +1190,7 @@ void Connection::disconnect() noexcept
       d.onFailure = on_request_failure;
     }
     int rc = impl.paho.disconnect(impl.client, &d);
+    impl.paho.propertiesFree(&properties);
     if (rc != MQTTASYNC_SUCCESS) {
       impl.debug("DISCONNECT failed: {}", impl.error_text(rc));
       return;

@@ -50,7 +50,7 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
       ->type_name("SECONDS");
   }
   g->add_option("-V,--protocol-version", o.protocol_version,
-                "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311)")
+                "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311, or 5 with -D)")
     ->type_name("VERSION");
   g->add_option("-u,--username", o.username, "User name (default: $MQTK_USERNAME)")
     ->type_name("USER");
@@ -118,9 +118,15 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
     ->type_name("KEY");
   u->add_option("--psk-identity", o.psk_identity, "TLS-PSK identity (not supported yet)")
     ->type_name("IDENTITY");
-  u->add_option(flags.short_property ? "-D,--property" : "--property", o.properties,
-                "MQTT 5 property (not supported yet)")
-    ->expected(3)
+  // COMMAND NAME VALUE, or COMMAND user-property NAME VALUE: the words of
+  // every -D in one list, split by parse_property_arguments().
+  (flags.properties ? g : u)
+    ->add_option(flags.short_property ? "-D,--property" : "--property", o.properties,
+                 flags.properties ? "MQTT 5 property for a packet (implies -V 5): COMMAND NAME VALUE, or COMMAND "
+                                    "user-property NAME VALUE; COMMAND is connect, publish, subscribe, unsubscribe, "
+                                    "disconnect or will"
+                                  : "MQTT 5 property (not supported)")
+    ->expected(3, 4)
     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
     ->type_name("COMMAND NAME VALUE");
 }
@@ -186,8 +192,8 @@ void refuse_unsupported(const ConnectionOptions& o, const ConnectionFlags& flags
   }
   refuse(!o.psk.empty(), "--psk", "TLS-PSK is not implemented in this version");
   refuse(!o.psk_identity.empty(), "--psk-identity", "TLS-PSK is not implemented in this version");
-  refuse(!o.properties.empty(), flags.short_property ? "-D/--property" : "--property",
-         "MQTT 5 properties are not implemented in this version");
+  refuse(!flags.properties && !o.properties.empty(), flags.short_property ? "-D/--property" : "--property",
+         fmt::format("{} sends no MQTT 5 properties", engine));
 }
 
 std::string default_client_id(std::string_view tool)
@@ -201,7 +207,18 @@ std::string default_client_id(std::string_view tool)
 void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
 {
   refuse_unsupported(o, flags);
-  o.mqtt_version = parse_protocol_version(o.protocol_version);
+  const std::string_view property_flag = flags.short_property ? "-D" : "--property";
+  o.property_set = parse_property_arguments(o.properties, property_flag);
+  if (o.protocol_version.empty()) {
+    // mosquitto: properties mean MQTT 5.
+    o.mqtt_version = o.properties.empty() ? 4 : 5;
+  } else {
+    o.mqtt_version = parse_protocol_version(o.protocol_version);
+    if (o.mqtt_version != 5 && !o.properties.empty()) {
+      throw UsageError(fmt::format("{}: properties need MQTT 5, not -V {} (leave -V out or give -V 5)", property_flag,
+                                   o.protocol_version));
+    }
+  }
   std::optional<std::string> url_username;
   std::optional<std::string> url_password;
   if (!o.url.empty()) {
@@ -229,6 +246,18 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
   resolve_credentials(o, url_username, url_password, [](const char* name) { return std::getenv(name); });
   if (!o.session_expiry.empty()) {
     o.session_expiry_seconds = parse_session_expiry(o.session_expiry);
+  }
+  // -D connect session-expiry-interval is -x by another name: one place.
+  auto& connect_properties = o.property_set.connect;
+  for (auto it = connect_properties.begin(); it != connect_properties.end(); ++it) {
+    if (it->identifier == 17) {
+      if (o.session_expiry_seconds) {
+        throw UsageError(fmt::format("-x and {} connect session-expiry-interval: give one", property_flag));
+      }
+      o.session_expiry_seconds = it->number;
+      connect_properties.erase(it);
+      break;
+    }
   }
   if (!o.id.empty() && !o.id_prefix.empty()) {
     throw UsageError("-i and -I cannot be used together");

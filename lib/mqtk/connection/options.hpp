@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mqtk/connection/broker_url.hpp"
+#include "mqtk/mqtt/properties.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -26,7 +27,7 @@ struct ConnectionOptions
   int keepalive = 60;
   bool disable_clean_session = false;
   std::string session_expiry; // as typed; see session_expiry_seconds
-  std::string protocol_version = "311";
+  std::string protocol_version; // as typed; "" when -V was not given (3.1.1, or 5 with -D)
   std::optional<std::string> username;
   std::optional<std::string> password;
   std::string password_file; // --pw-file
@@ -65,12 +66,13 @@ struct ConnectionOptions
   std::string tls_engine_kpass_sha1;
   std::string psk;
   std::string psk_identity;
-  std::vector<std::string> properties;
+  std::vector<std::string> properties; // the words of every -D, see property_set
 
   // Filled by resolve():
   Transport transport = Transport::mqtt;
   std::string ws_path;
   int mqtt_version = 4; // 3 = 3.1, 4 = 3.1.1, 5 = 5
+  PropertySet property_set; // -D, checked (connect's session expiry moved to session_expiry_seconds)
   std::optional<std::uint32_t> session_expiry_seconds;
   std::optional<std::string> url_topic;
   bool tls = false;
@@ -89,6 +91,7 @@ struct ConnectionFlags
   std::string_view engine = "Paho MQTT C";
   bool binds = false;        // -A
   bool pins_tls13 = false;   // --tls-version tlsv1.3
+  bool properties = true;    // -D is taken (refused as not supported otherwise)
 };
 
 // Declares the connection flags shared by every tool (mosquitto's names and

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "mqtk/mqtt/properties.hpp"
+
 #include <string_view>
 
 namespace mqtk {
@@ -14,6 +16,8 @@ struct MessageView
   int qos = 0;
   bool retain = false;
   int mid = 0; // packet identifier as seen by the client (0 for QoS 0)
+  // MQTT 5 properties, when the message has any (nullptr otherwise).
+  const MessageProperties* properties = nullptr;
 };
 
 } // namespace mqtk

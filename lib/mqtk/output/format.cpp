@@ -341,6 +341,10 @@ void OutputFormat::render(const MessageView& m, std::chrono::system_clock::time_
     out.push_back(static_cast<char>('0' + m.qos));
     out.append(m.retain ? ",\"retain\":true," : ",\"retain\":false,");
     append_payload_member(out, m.payload);
+    if (m.properties != nullptr && !m.properties->empty()) {
+      out.push_back(',');
+      append_properties_member(out, *m.properties);
+    }
     out.push_back('}');
     if (m_pretty) {
       std::string compact = out.substr(mark);
@@ -408,22 +412,65 @@ void OutputFormat::render(const MessageView& m, std::chrono::system_clock::time_
                        static_cast<int>(m.topic.size()), m.topic.data());
         }
         break;
-      // MQTT 5 properties of received messages are not carried yet: print
-      // what mosquitto prints when a property is absent.
+      // MQTT 5 properties, as mosquitto_sub prints them: numbers and the
+      // content type padded to the width even when absent; the response
+      // topic a string field, correlation data and user properties raw.
       case 'A':
       case 'E':
       case 'F':
-      case 'S':
-        if (t.width > 0) {
+      case 'S': {
+        const MessageProperties* p = m.properties;
+        std::optional<long long> number;
+        if (p != nullptr) {
+          if (t.conversion == 'A' && p->topic_alias) {
+            number = *p->topic_alias;
+          } else if (t.conversion == 'E' && p->message_expiry) {
+            number = *p->message_expiry;
+          } else if (t.conversion == 'F' && p->payload_format) {
+            number = *p->payload_format;
+          } else if (t.conversion == 'S' && !p->subscription_ids.empty()) {
+            number = p->subscription_ids.front();
+          }
+        }
+        if (number) {
+          append_int_field(out, t, *number);
+        } else if (t.width > 0) {
           out.append(static_cast<std::size_t>(t.width), t.pad);
         }
         break;
+      }
       case 'C':
-        if (t.width > 0) {
+        if (m.properties != nullptr && m.properties->content_type) {
+          append_string_field(out, t, *m.properties->content_type);
+        } else if (t.width > 0) {
           out.append(static_cast<std::size_t>(t.width), ' ');
         }
         break;
-      default: break; // %R, %D, %P: nothing when absent
+      case 'R':
+        if (m.properties != nullptr && m.properties->response_topic) {
+          append_string_field(out, t, *m.properties->response_topic);
+        }
+        break;
+      case 'D':
+        if (m.properties != nullptr && m.properties->correlation_data) {
+          out.append(*m.properties->correlation_data);
+        }
+        break;
+      case 'P':
+        if (m.properties != nullptr) {
+          bool first = true;
+          for (const auto& [name, value] : m.properties->user) {
+            if (!first) {
+              out.push_back(' ');
+            }
+            first = false;
+            out.append(name);
+            out.push_back(':');
+            out.append(value);
+          }
+        }
+        break;
+      default: break;
       }
       break;
     }

@@ -464,4 +464,74 @@ bool append_minified_json(std::string& out, std::string_view text)
   return false;
 }
 
+void append_properties_member(std::string& out, const MessageProperties& p)
+{
+  out.append("\"properties\":{");
+  bool first = true;
+  auto key = [&](std::string_view name) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    out.push_back('"');
+    out.append(name);
+    out.append("\":");
+  };
+  if (p.payload_format) {
+    key("payload_format_indicator");
+    out.append(std::to_string(*p.payload_format));
+  }
+  if (p.message_expiry) {
+    key("message_expiry_interval");
+    out.append(std::to_string(*p.message_expiry));
+  }
+  if (p.content_type) {
+    key("content_type");
+    append_json_string(out, *p.content_type);
+  }
+  if (p.response_topic) {
+    key("response_topic");
+    append_json_string(out, *p.response_topic);
+  }
+  if (p.correlation_data) {
+    if (is_valid_utf8(*p.correlation_data)) {
+      key("correlation_data");
+      append_json_string(out, *p.correlation_data);
+    } else {
+      key("correlation_data_base64");
+      out.push_back('"');
+      append_base64(out, *p.correlation_data);
+      out.push_back('"');
+    }
+  }
+  if (!p.user.empty()) {
+    key("user_properties");
+    out.push_back('[');
+    for (std::size_t i = 0; i < p.user.size(); ++i) {
+      out.append(i == 0 ? "[" : ",[");
+      append_json_string(out, p.user[i].first);
+      out.push_back(',');
+      append_json_string(out, p.user[i].second);
+      out.push_back(']');
+    }
+    out.push_back(']');
+  }
+  if (!p.subscription_ids.empty()) {
+    key("subscription_identifiers");
+    out.push_back('[');
+    for (std::size_t i = 0; i < p.subscription_ids.size(); ++i) {
+      if (i > 0) {
+        out.push_back(',');
+      }
+      out.append(std::to_string(p.subscription_ids[i]));
+    }
+    out.push_back(']');
+  }
+  if (p.topic_alias) {
+    key("topic_alias");
+    out.append(std::to_string(*p.topic_alias));
+  }
+  out.push_back('}');
+}
+
 } // namespace mqtk

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "mqtk/mqtt/properties.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -45,6 +47,14 @@ void append_payload_member(std::string& out, std::string_view payload);
 // `json_allowed`: the reader's own JSON check (rules/payload_value, which is
 // stricter than the minifier about lone surrogate escapes) accepts it.
 void append_exact_payload_member(std::string& out, std::string_view payload, bool json_allowed = true);
+
+// Appends `"properties":{...}` for a message's MQTT 5 properties:
+// payload_format_indicator, message_expiry_interval, content_type,
+// response_topic, correlation_data (text when UTF-8, else
+// correlation_data_base64), user_properties (a list of [name, value] pairs,
+// in order, since names may repeat), subscription_identifiers, topic_alias;
+// each only when present.
+void append_properties_member(std::string& out, const MessageProperties& properties);
 
 // Deepest array/object nesting accepted by append_minified_json: cJSON's
 // limit, so whatever mosquitto_sub prints as JSON, mqtk does too.

@@ -1,5 +1,7 @@
 #include "mqtk/process/exec_runner.hpp"
 
+#include "mqtk/output/json_text.hpp"
+
 #include "mqtk/paho/thread_scheduling.hpp"
 
 #include <cerrno>
@@ -26,6 +28,91 @@ namespace {
 constexpr std::string_view env_topic = "MQTT_TOPIC=";
 constexpr std::string_view env_qos = "MQTT_QOS=";
 constexpr std::string_view env_retain = "MQTT_RETAIN=";
+// MQTT 5 properties, when the message has them.
+constexpr std::string_view env_response_topic = "MQTT_RESPONSE_TOPIC=";
+constexpr std::string_view env_correlation_data = "MQTT_CORRELATION_DATA=";
+constexpr std::string_view env_correlation_base64 = "MQTT_CORRELATION_DATA_BASE64=";
+constexpr std::string_view env_content_type = "MQTT_CONTENT_TYPE=";
+constexpr std::string_view env_expiry = "MQTT_MESSAGE_EXPIRY=";
+constexpr std::string_view env_format = "MQTT_PAYLOAD_FORMAT=";
+constexpr std::string_view env_user_properties = "MQTT_USER_PROPERTIES=";
+constexpr std::string_view env_user_property_prefix = "MQTT_USER_PROPERTY_";
+
+// The variables a command gets per message: none are inherited from mqtk's
+// own environment, so that a message without a property says so.
+bool per_message_variable(std::string_view entry)
+{
+  for (std::string_view name : {env_topic, env_qos, env_retain, env_response_topic, env_correlation_data,
+                                env_correlation_base64, env_content_type, env_expiry, env_format, env_user_properties,
+                                env_user_property_prefix}) {
+    if (entry.substr(0, name.size()) == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// MQTT_USER_PROPERTY_ and the name in capitals, other than letters and
+// digits as '_' ("unit-of" -> MQTT_USER_PROPERTY_UNIT_OF).
+std::string user_property_variable(std::string_view name)
+{
+  std::string out(env_user_property_prefix);
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    out.push_back(!alnum ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c);
+  }
+  return out;
+}
+
+// The environment entries for a message's properties.
+void add_property_variables(std::vector<std::string>& extra, const MessageProperties& p)
+{
+  if (p.response_topic) {
+    extra.push_back(std::string(env_response_topic).append(*p.response_topic));
+  }
+  if (p.correlation_data) {
+    // An environment entry cannot hold NUL; other bytes pass as they are.
+    if (p.correlation_data->find('\0') == std::string_view::npos) {
+      extra.push_back(std::string(env_correlation_data).append(*p.correlation_data));
+    }
+    std::string encoded(env_correlation_base64);
+    append_base64(encoded, *p.correlation_data);
+    extra.push_back(std::move(encoded));
+  }
+  if (p.content_type) {
+    extra.push_back(std::string(env_content_type).append(*p.content_type));
+  }
+  if (p.message_expiry) {
+    extra.push_back(std::string(env_expiry) + std::to_string(*p.message_expiry));
+  }
+  if (p.payload_format) {
+    extra.push_back(std::string(env_format) + std::to_string(*p.payload_format));
+  }
+  if (!p.user.empty()) {
+    std::string all(env_user_properties);
+    all.push_back('[');
+    for (std::size_t i = 0; i < p.user.size(); ++i) {
+      const auto& [name, value] = p.user[i];
+      all.append(i == 0 ? "[" : ",[");
+      append_json_string(all, name);
+      all.push_back(',');
+      append_json_string(all, value);
+      all.push_back(']');
+      // One variable per name; a repeated name keeps its first value
+      // (all of them are in MQTT_USER_PROPERTIES).
+      const std::string variable = user_property_variable(name) + "=";
+      bool seen = false;
+      for (const std::string& e : extra) {
+        seen = seen || e.rfind(variable, 0) == 0;
+      }
+      if (!seen) {
+        extra.push_back(variable + std::string(value));
+      }
+    }
+    all.push_back(']');
+    extra.push_back(std::move(all));
+  }
+}
 
 // How long the payload writer waits on a full pipe before checking whether
 // the child has exited; a background grandchild may hold the pipe open
@@ -92,10 +179,6 @@ private:
   bool initialized = false;
 };
 
-bool starts_with(const char* entry, std::string_view prefix) noexcept
-{
-  return std::strncmp(entry, prefix.data(), prefix.size()) == 0;
-}
 
 } // namespace
 
@@ -118,7 +201,7 @@ ExecRunner::ExecRunner(std::vector<std::string> argv, int max_jobs, Reporter rep
   // A child that stops reading its stdin must show up as EPIPE, not kill us.
   std::signal(SIGPIPE, SIG_IGN);
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (!starts_with(*e, env_topic) && !starts_with(*e, env_qos) && !starts_with(*e, env_retain)) {
+    if (!per_message_variable(*e)) {
       m_environment.emplace_back(*e);
     }
   }
@@ -158,6 +241,9 @@ bool ExecRunner::run(const MessageView& message)
     extra.push_back(std::string(env_topic) + job->topic);
     extra.push_back(std::string(env_qos) + std::to_string(message.qos));
     extra.push_back(std::string(env_retain) + (message.retain ? "1" : "0"));
+    if (message.properties != nullptr) {
+      add_property_variables(extra, *message.properties);
+    }
     argv.reserve(m_argv.size() + 1);
     for (std::string& arg : m_argv) {
       argv.push_back(arg.data());

@@ -75,7 +75,8 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   auto* e = app.add_option_group(
     "Commands", "--exec CMD [ARGS...]  (must come last) run CMD for each matching message (each alert with "
                 "--exec-on alert), without a shell: "
-                "the payload on its stdin, MQTT_TOPIC, MQTT_QOS and MQTT_RETAIN in its environment");
+                "the payload on its stdin, MQTT_TOPIC, MQTT_QOS, MQTT_RETAIN and the MQTT 5 properties (MQTT_RESPONSE_TOPIC, "
+                "MQTT_CORRELATION_DATA, MQTT_CONTENT_TYPE, MQTT_USER_PROPERTY_NAME, ...) in its environment");
   e->add_option("--exec-jobs", o.exec_jobs, "Most --exec commands running at once (default: 1)")
     ->transform(integer_in(1, 1024, "a number from 1 to 1024"))
     ->type_name("N");

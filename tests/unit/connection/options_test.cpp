@@ -254,8 +254,7 @@ TEST_CASE("resolve: the password never appears in an error")
 TEST_CASE("unsupported flags are refused with 'not supported'")
 {
   for (const char* args : {"-A 127.0.0.1", "--unix /tmp/sock", "--proxy socks5h://h:1080", "--tls-engine e",
-                           "--tls-engine-kpass-sha1 abc", "--keyform engine", "--psk 00ff", "--psk-identity me",
-                           "-D publish message-expiry-interval 10", "--property connect session-expiry-interval 5"}) {
+                           "--tls-engine-kpass-sha1 abc", "--keyform engine", "--psk 00ff", "--psk-identity me"}) {
     CAPTURE(args);
     auto e = pub_error(std::string("-t a -m x ") + args);
     CHECK(contains(e, "not supported"));
@@ -263,6 +262,27 @@ TEST_CASE("unsupported flags are refused with 'not supported'")
     CHECK(contains(s, "not supported"));
   }
   CHECK(pub_error("-t a -m x --keyform pem") == "");
+}
+
+TEST_CASE("resolve: -D implies MQTT 5, is refused with an explicit older -V, and its session expiry is -x's")
+{
+  PubCli five("-t a -m x -D publish message-expiry-interval 10 --property publish user-property k v");
+  mqtk::resolve(five.o.connection, "mqtk-pub");
+  CHECK(five.o.connection.mqtt_version == 5);
+  REQUIRE(five.o.connection.property_set.publish.size() == 2);
+  CHECK(five.o.connection.property_set.publish[1].value == "v");
+  PubCli plain("-t a -m x");
+  mqtk::resolve(plain.o.connection, "mqtk-pub");
+  CHECK(plain.o.connection.mqtt_version == 4);
+  CHECK(pub_error("-t a -m x -V 311 -D publish message-expiry-interval 10")
+        == "-D: properties need MQTT 5, not -V 311 (leave -V out or give -V 5)");
+  CHECK(pub_error("-t a -m x -V 5 -D publish bogus 1") == "-D publish: unknown property 'bogus'");
+  CHECK(pub_error("-t a -m x -x 10 -D connect session-expiry-interval 5")
+        == "-x and -D connect session-expiry-interval: give one");
+  PubCli expiry("-t a -m x -D connect session-expiry-interval 5 -D connect receive-maximum 5");
+  mqtk::resolve(expiry.o.connection, "mqtk-pub");
+  CHECK(expiry.o.connection.session_expiry_seconds == 5u);
+  CHECK(expiry.o.connection.property_set.connect.size() == 1);
 }
 
 TEST_CASE("CLI: range checks happen while parsing")

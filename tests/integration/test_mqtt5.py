@@ -1,0 +1,137 @@
+"""MQTT 5 properties against a real mosquitto: what mqtk-pub sends with -D
+arrives as mosquitto_sub -F prints it (the oracle), mqtk-sub prints a
+message's properties as mosquitto_sub does (-F %A %C %D %E %F %P %R %S) and
+in -j; a subscription identifier, a will's properties and a connect
+maximum packet size reach the broker; a topic alias stream arrives whole; a
+request/response responder through --exec and its MQTT_* variables."""
+
+import json
+import os
+import signal
+import unittest
+
+from mqtk_testing import MOSQUITTO_SUB, TIMEOUT, BrokerTestCase, tool, wait_for
+
+MOSQUITTO_PUB = "mosquitto_pub"
+
+PROPERTIES = ["-D", "publish", "content-type", "text/plain",
+              "-D", "publish", "response-topic", "re/sp",
+              "-D", "publish", "correlation-data", "req-42",
+              "-D", "publish", "message-expiry-interval", "60",
+              "-D", "publish", "payload-format-indicator", "1",
+              "-D", "publish", "user-property", "unit", "g",
+              "-D", "publish", "user-property", "unit", "m/s2"]
+FORMAT = "[%t|%10C|%-8R|%D|%05E|%3F|%P|%4S|%.4C|%3A|%p]"
+
+
+class Mqtt5Test(BrokerTestCase):
+    def mosquitto_sub(self, *args):
+        """A mosquitto_sub at MQTT 5, started and subscribed."""
+        client_id = f"oracle-{len(self.procs)}"
+        p = self.spawn([MOSQUITTO_SUB, "-p", self.port, "-V", "5", "-i", client_id] + list(args))
+        self.wait_subscribed(self.broker, client_id, p)
+        return p
+
+    def test_published_properties_arrive_as_mosquitto_sub_prints_them(self):
+        oracle = self.mosquitto_sub("-t", "m5/t", "-C", "2", "-F", FORMAT)
+        mine = self.spawn_sub("-V", "5", "-t", "m5/t", "-C", "2", "-F", FORMAT)
+        r = self.run_tool("mqtk-pub", "-t", "m5/t", "-m", "hello", *PROPERTIES)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        # Without properties: what is absent prints as mosquitto prints it.
+        r = self.run_cmd([MOSQUITTO_PUB, "-p", self.port, "-V", "5", "-t", "m5/t", "-m", "plain"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        code, expected, err = self.finish(oracle)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"[m5/t|text/plain|re/sp   |req-42|00060|  1|unit:g unit:m/s2|    |text|   |hello]\n", expected)
+        self.assertEqual(self.finish(mine), (0, expected, b""))
+
+    def test_json_lines_carry_the_properties(self):
+        sub = self.spawn_sub("-V", "5", "-t", "m5/j", "-C", "2", "-j")
+        r = self.run_cmd([MOSQUITTO_PUB, "-p", self.port, "-V", "5", "-t", "m5/j", "-m", "{\"x\":1}",
+                          "-D", "publish", "correlation-data", "req-1",
+                          "-D", "publish", "user-property", "a", "1", "-D", "publish", "user-property", "a", "2",
+                          "-D", "publish", "content-type", "application/json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_tool("mqtk-pub", "-t", "m5/j", "-m", "plain", "-V", "5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        code, out, err = self.finish(sub)
+        self.assertEqual((code, err), (0, b""))
+        first, second = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(first["payload"], {"x": 1})
+        self.assertEqual(first["properties"]["user_properties"], [["a", "1"], ["a", "2"]])
+        self.assertEqual(first["properties"]["content_type"], "application/json")
+        self.assertIn("correlation_data", first["properties"])
+        self.assertNotIn("properties", second)
+
+    def test_binary_correlation_data_is_base64_in_json(self):
+        sub = self.spawn_sub("-V", "5", "-t", "m5/b", "-C", "1", "-j")
+        # mqtk-pub sends the argument's bytes as they are.
+        r = self.run_tool("mqtk-pub", "-t", "m5/b", "-m", "x", "-D", "publish", "correlation-data", b"\xff\x01")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        code, out, err = self.finish(sub)
+        self.assertEqual((code, err), (0, b""))
+        self.assertEqual(json.loads(out)["properties"], {"correlation_data_base64": "/wE="})
+
+    def test_subscription_identifier_and_connect_maximum_packet_size(self):
+        sub = self.spawn_sub("-t", "m5/s", "-C", "1", "-F", "%S %p", "-D", "subscribe", "subscription-identifier",
+                             "77", "-D", "connect", "maximum-packet-size", "200",
+                             "-D", "subscribe", "user-property", "who", "test")
+        # Larger than the subscriber allows: the broker does not send it.
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "m5/s", "-m", "x" * 500).returncode, 0)
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "m5/s", "-m", "small").returncode, 0)
+        self.assertEqual(self.finish(sub), (0, b"77 small\n", b""))
+
+    def test_will_properties(self):
+        oracle = self.mosquitto_sub("-t", "m5/will", "-C", "1", "-F", "%C|%P|%p")
+        sub = self.spawn_sub("-t", "m5/none", "--will-topic", "m5/will", "--will-payload", "gone",
+                             "-D", "will", "content-type", "text/x-will", "-D", "will", "user-property", "k", "v")
+        sub.send_signal(signal.SIGKILL)
+        sub.wait()
+        self.assertEqual(self.finish(oracle), (0, b"text/x-will|k:v|gone\n", b""))
+
+    def test_topic_alias_stream_arrives_whole(self):
+        oracle = self.mosquitto_sub("-t", "m5/alias", "-C", "3", "-v")
+        r = self.run_tool("mqtk-pub", "-t", "m5/alias", "-l", "-D", "publish", "topic-alias", "1",
+                          input=b"one\ntwo\nthree\n")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(oracle), (0, b"m5/alias one\nm5/alias two\nm5/alias three\n", b""))
+
+    def test_disconnect_and_unsubscribe_properties_are_accepted(self):
+        r = self.run_tool("mqtk-pub", "-t", "m5/d", "-m", "x", "-x", "30", "-D", "disconnect", "reason-string", "bye",
+                          "-D", "disconnect", "session-expiry-interval", "0", "-D", "disconnect", "user-property",
+                          "a", "b")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        r = self.run_tool("mqtk-sub", "-t", "m5/u", "-U", "m5/u", "-E", "-D", "unsubscribe", "user-property", "a",
+                          "b")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertIn("Received DISCONNECT", self.broker.log())
+        self.assertNotIn("protocol error", self.broker.log().lower())
+
+    def test_request_response_through_exec(self):
+        # A responder in one command line: the request's response topic and
+        # correlation data come in MQTT_* variables.
+        pub = tool("mqtk-pub")
+        script = (f'exec "{pub}" -p {self.port} -t "$MQTT_RESPONSE_TOPIC" '
+                  '-D publish correlation-data "$MQTT_CORRELATION_DATA" '
+                  '-m "pong for $MQTT_USER_PROPERTY_ASKER ($MQTT_CONTENT_TYPE)"')
+        responder = self.spawn_sub("-V", "5", "-t", "svc/ping", "-C", "1", "--exec", "sh", "-c", script)
+        oracle = self.mosquitto_sub("-t", "svc/reply/1", "-C", "1", "-F", "%D %p")
+        r = self.run_tool("mqtk-pub", "-t", "svc/ping", "-m", "ping", "-D", "publish", "response-topic",
+                          "svc/reply/1", "-D", "publish", "correlation-data", "c-17", "-D", "publish",
+                          "user-property", "asker", "ann", "-D", "publish", "content-type", "text/plain")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.finish(oracle), (0, b"c-17 pong for ann (text/plain)\n", b""))
+        code, _, err = self.finish(responder)
+        self.assertEqual((code, err), (0, b""))
+
+    def test_exec_gets_no_property_variables_from_outside(self):
+        sub = self.spawn_sub("-V", "5", "-t", "m5/e", "-C", "1", "-F", "got %p", "--exec", "sh", "-c",
+                             'echo "[${MQTT_RESPONSE_TOPIC-unset}]"', extra_env={"MQTT_RESPONSE_TOPIC": "leak"})
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "m5/e", "-m", "x", "-V", "5").returncode, 0)
+        code, out, err = self.finish(sub)
+        self.assertEqual((code, err), (0, b""))
+        self.assertEqual(sorted(out.splitlines()), [b"[unset]", b"got x"])
+
+
+if __name__ == "__main__":
+    unittest.main()
