@@ -107,6 +107,17 @@ class Mqtt5Test(BrokerTestCase):
         self.assertIn("Received DISCONNECT", self.broker.log())
         self.assertNotIn("protocol error", self.broker.log().lower())
 
+    def test_a_message_over_the_brokers_maximum_packet_size_is_refused_with_the_limit(self):
+        broker = self.extra_broker(extra_config="max_packet_size 200")
+        r = self.run_tool("mqtk-pub", "-p", str(broker.port), "-V", "5", "-q", "1", "-t", "m5/big", "-m", "x" * 300,
+                          port=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"at most 200 bytes (the maximum packet size of its CONNACK)", r.stderr)
+        self.assertNotIn(b"Received PUBLISH", broker.log().encode())
+        r = self.run_tool("mqtk-pub", "-p", str(broker.port), "-V", "5", "-q", "1", "-t", "m5/big", "-m", "x" * 150,
+                          port=False)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+
     def test_request_response_through_exec(self):
         # A responder in one command line: the request's response topic and
         # correlation data come in MQTT_* variables.

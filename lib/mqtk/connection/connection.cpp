@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -162,6 +163,7 @@ struct Outcome
   int reason = 0; // MQTT 5 reason code; at 3.x the return code again
   std::string message;
   std::vector<int> granted; // subscribe: per filter
+  std::uint32_t maximum_packet_size = 0; // connect at MQTT 5: the CONNACK's, 0 when none
 };
 
 struct State;
@@ -284,6 +286,11 @@ void on_request_success5(void* context, MQTTAsync_successData5* data)
 {
   finish(context, [data](Request& r) {
     r.outcome.ok = true;
+    for (int i = 0; data != nullptr && i < data->properties.count; ++i) {
+      if (data->properties.array[i].identifier == MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE) {
+        r.outcome.maximum_packet_size = data->properties.array[i].value.integer4;
+      }
+    }
     if (data == nullptr || r.filters == 0) {
       return;
     }
@@ -467,6 +474,9 @@ void paho_connection_lost(void* context, char* cause)
   std::string reason = cause != nullptr ? cause : "";
   {
     std::lock_guard lock(s.mutex);
+    if (s.lost) {
+      return; // told already, by the broker's DISCONNECT (paho_disconnected)
+    }
     s.lost = true;
     s.changed.notify_all();
   }
@@ -508,6 +518,45 @@ void add_properties(const PahoLibrary& paho, MQTTProperties& out, const std::vec
   }
 }
 
+// An MQTT 5 DISCONNECT from the broker: its reason code and reason string
+// say why ("session taken over"), which the connection loss that follows
+// does not.
+void paho_disconnected(void* context, MQTTProperties* properties, enum MQTTReasonCodes code)
+{
+  auto& s = *static_cast<State*>(context);
+  const char* name = s.paho->reasonCodeToString(code);
+  std::string text = name != nullptr ? name : "no reason given";
+  if (text.size() >= 2 && std::isupper(static_cast<unsigned char>(text[0])) != 0
+      && std::isupper(static_cast<unsigned char>(text[1])) == 0) {
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0]))); // "Session taken over"
+  }
+  std::string reason = fmt::format("the broker disconnected: {} (reason {})", text, static_cast<int>(code));
+  for (int i = 0; properties != nullptr && i < properties->count; ++i) {
+    const MQTTProperty& p = properties->array[i];
+    if (p.identifier == MQTTPROPERTY_CODE_REASON_STRING && p.value.data.len > 0) {
+      reason += fmt::format(": {}", std::string_view(p.value.data.data, static_cast<std::size_t>(p.value.data.len)));
+    }
+  }
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.lost) {
+      return;
+    }
+    s.lost = true;
+    s.changed.notify_all();
+  }
+  s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
+  if (!s.detached.load(std::memory_order_acquire)) {
+    if (s.debug) {
+      fmt::print(stderr, "Client {} received DISCONNECT ({})\n", s.id, static_cast<int>(code));
+    }
+    if (s.lost_handler) {
+      s.lost_handler(reason);
+    }
+  }
+  s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
+}
+
 } // namespace
 
 struct Connection::Impl
@@ -522,6 +571,9 @@ struct Connection::Impl
   // -D publish ..., built once: each PUBLISH takes a copy.
   MQTTProperties publish_properties = MQTTProperties_initializer;
   std::atomic<bool> topic_alias_set{false}; // the first PUBLISH set -D publish topic-alias
+  // The broker's limit from its CONNACK (MQTT 5), 0 when it gave none: a
+  // larger PUBLISH would only make it close the connection.
+  std::uint32_t maximum_packet_size = 0;
 
   Impl(const ConnectionOptions& o, std::string_view tool_name)
     : options(o),
@@ -813,6 +865,9 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate_connect_failure(rc, 0, "");
   }
+  if (s.v5) {
+    impl.paho.setDisconnected(impl.client, &s, paho_disconnected);
+  }
 
   const MQTTAsync_connectOptions v3_defaults = MQTTAsync_connectOptions_initializer;
   const MQTTAsync_connectOptions v5_defaults = MQTTAsync_connectOptions_initializer5;
@@ -939,6 +994,7 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
   if (!outcome.ok) {
     throw impl.translate_connect_failure(outcome.code, outcome.reason, outcome.message);
   }
+  impl.maximum_packet_size = outcome.maximum_packet_size;
   impl.debug("received CONNACK (0)");
 }
 
@@ -952,10 +1008,33 @@ void Connection::publish(std::string_view topic, std::string_view payload, int q
   m_impl->publish_now(topic, payload, qos, retain, more_follows, deadline);
 }
 
+namespace {
+
+// The size of a PUBLISH packet: fixed header, topic, packet id, properties
+// (MQTT 5) and payload.
+std::uint64_t publish_packet_size(std::size_t topic, std::size_t payload, int qos, bool v5, int properties)
+{
+  auto varint = [](std::uint64_t n) { return n < 128 ? 1u : n < 16384 ? 2u : n < 2097152 ? 3u : 4u; };
+  const std::uint64_t props = v5 ? varint(static_cast<std::uint64_t>(properties)) + static_cast<std::uint64_t>(properties) : 0;
+  const std::uint64_t remaining = 2 + topic + (qos > 0 ? 2 : 0) + props + payload;
+  return 1 + varint(remaining) + remaining;
+}
+
+} // namespace
+
 void Connection::Impl::publish_now(std::string_view topic, std::string_view payload, int qos, bool retain,
                                    bool more_follows, Connection::Deadline deadline)
 {
   State& s = *state;
+  if (maximum_packet_size != 0) {
+    const std::uint64_t size = publish_packet_size(topic.size(), payload.size(), qos, s.v5, publish_properties.length);
+    if (size > maximum_packet_size) {
+      throw Error(exit_code::failure,
+                  fmt::format("the message to '{}' ({} bytes as a packet) is larger than {} allows: at most {} "
+                              "bytes (the maximum packet size of its CONNACK)",
+                              topic, size, endpoint_text(options), maximum_packet_size));
+    }
+  }
   std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, options.max_inflight));
   std::unique_ptr<Q0Mark> mark;
   std::optional<Outcome> failure;

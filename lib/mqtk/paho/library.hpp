@@ -19,6 +19,7 @@ struct PahoLibrary
   decltype(&::MQTTAsync_createWithOptions) createWithOptions;
   decltype(&::MQTTAsync_destroy) destroy;
   decltype(&::MQTTAsync_setCallbacks) setCallbacks;
+  decltype(&::MQTTAsync_setDisconnected) setDisconnected;
   decltype(&::MQTTAsync_connect) connect;
   decltype(&::MQTTAsync_sendMessage) sendMessage;
   decltype(&::MQTTAsync_subscribeMany) subscribeMany;

@@ -23,6 +23,7 @@ extern "C" void mqtk_paho_linked_functions(mqtk::PahoLibrary* lib)
   lib->createWithOptions = &::MQTTAsync_createWithOptions;
   lib->destroy = &::MQTTAsync_destroy;
   lib->setCallbacks = &::MQTTAsync_setCallbacks;
+  lib->setDisconnected = &::MQTTAsync_setDisconnected;
   lib->connect = &::MQTTAsync_connect;
   lib->sendMessage = &::MQTTAsync_sendMessage;
   lib->subscribeMany = &::MQTTAsync_subscribeMany;
