@@ -41,6 +41,7 @@ _mqtk_rule_opts='--where --alert-topic --alert-when --alert-message --edge
 _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     -C --count -W --timeout -R --no-stale --retained-only
     -E --exit-after-subscribe --remove-retained --random-filter
+    --no-local --retain-as-published --retain-handling
     -v --verbose -N --no-eol -F --format -j --json --pretty
     --plot --plot-svg --window --ymin --ymax
     --exec-jobs --exec-on --exec'
@@ -245,7 +246,7 @@ _mqtk()
             COMPREPLY=($(compgen -W 'tlsv1.3 tlsv1.2 tlsv1.1' -- "$cur"))
             return
             ;;
-        -q | --qos | --will-qos)
+        -q | --qos | --will-qos | --retain-handling)
             COMPREPLY=($(compgen -W '0 1 2' -- "$cur"))
             return
             ;;

@@ -118,6 +118,38 @@ class Mqtt5Test(BrokerTestCase):
                           port=False)
         self.assertEqual((r.returncode, r.stderr), (0, b""))
 
+    def test_subscription_options(self):
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "so/kept", "-m", "old", "-r").returncode, 0)
+        # --retain-handling 2: no retained messages at subscribe.
+        none = self.spawn_sub("-V", "5", "-t", "so/kept", "-t", "so/end", "--retain-handling", "2", "-C", "1", "-v")
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "so/end", "-m", "end").returncode, 0)
+        self.assertEqual(self.finish(none), (0, b"so/end end\n", b""))
+        # --retain-as-published: a retained message forwarded live keeps its flag.
+        plain = self.spawn_sub("-V", "5", "-t", "so/live", "--retain-handling", "2", "-C", "1", "-F", "%r %p")
+        kept = self.spawn_sub("-V", "5", "-t", "so/live", "--retain-handling", "2", "--retain-as-published", "-C",
+                              "1", "-F", "%r %p")
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "so/live", "-m", "now", "-r").returncode, 0)
+        self.assertEqual(self.finish(plain), (0, b"0 now\n", b""))
+        self.assertEqual(self.finish(kept), (0, b"1 now\n", b""))
+        # --no-local: the alert this subscriber publishes on its own filter
+        # does not come back to it.
+        oracle = self.mosquitto_sub("-t", "nl/alert", "-C", "1")
+        sub = self.spawn_sub("-V", "5", "--no-local", "-t", "nl/#", "--alert-when", ".v > 1", "--alert-topic",
+                             "nl/alert", "--alert-message", "hot", "-C", "2", "-v")
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "nl/in", "-m", '{"v":5}').returncode, 0)
+        self.assertEqual(self.finish(oracle), (0, b"hot\n", b""))
+        self.assertEqual(self.run_tool("mqtk-pub", "-t", "nl/end", "-m", "end").returncode, 0)
+        self.assertEqual(self.finish(sub), (0, b'nl/in {"v":5}\nnl/end end\n', b""))
+
+    def test_subscription_options_need_mqtt5(self):
+        for flag in (["--no-local"], ["--retain-as-published"], ["--retain-handling", "1"]):
+            with self.subTest(flag=flag):
+                r = self.run_tool("mqtk-sub", "-t", "a", *flag)
+                self.assert_usage_error(r, flag[0], "-V 5")
+        self.assert_usage_error(self.run_tool("mqtk-sub", "-V", "5", "-t", "a", "--retain-handling", "3"),
+                                "--retain-handling")
+        self.assert_no_connection()
+
     def test_request_response_through_exec(self):
         # A responder in one command line: the request's response topic and
         # correlation data come in MQTT_* variables.

@@ -1163,7 +1163,8 @@ void Connection::flush(Deadline deadline)
 }
 
 std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, int qos,
-                                       std::optional<std::chrono::steady_clock::time_point> deadline)
+                                       std::optional<std::chrono::steady_clock::time_point> deadline,
+                                       const SubscriptionOptions& subscription)
 {
   auto& impl = *m_impl;
   if (filters.empty()) {
@@ -1183,6 +1184,21 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
   MQTTProperties properties = MQTTProperties_initializer;
   add_properties(impl.paho, properties, impl.options.property_set.subscribe);
   response.properties = properties; // Paho copies them
+  const MQTTSubscribe_options initial = MQTTSubscribe_options_initializer;
+  std::vector<MQTTSubscribe_options> per_filter(filters.size(), initial);
+  if (impl.state->v5) {
+    for (auto& so : per_filter) {
+      so.noLocal = subscription.no_local ? 1 : 0;
+      so.retainAsPublished = subscription.retain_as_published ? 1 : 0;
+      so.retainHandling = static_cast<unsigned char>(subscription.retain_handling);
+    }
+    // Paho takes the single options for one filter, the list for more.
+    response.subscribeOptions = per_filter.front();
+    if (per_filter.size() > 1) {
+      response.subscribeOptionsCount = static_cast<int>(per_filter.size());
+      response.subscribeOptionsList = per_filter.data();
+    }
+  }
   int rc = impl.paho.subscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), qoss.data(), &response);
   impl.paho.propertiesFree(&properties);
   if (rc != MQTTASYNC_SUCCESS) {

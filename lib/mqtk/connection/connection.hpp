@@ -20,6 +20,15 @@ namespace mqtk {
 // following mosquitto's clients (1 for network failures and a Paho library
 // that cannot be loaded, the CONNACK code when the broker refuses). Paho's
 // file persistence is never used.
+// MQTT 5 subscription options, the same for every filter of a SUBSCRIBE
+// (ignored before MQTT 5).
+struct SubscriptionOptions
+{
+  bool no_local = false;            // not the messages this client publishes
+  bool retain_as_published = false; // keep the retain flag of forwarded messages
+  int retain_handling = 0;          // 0 retained at subscribe, 1 only if new, 2 none
+};
+
 class Connection
 {
 public:
@@ -95,7 +104,8 @@ public:
   // granted QoS per filter (128 or more: refused, also when it is the only
   // filter). Throws Error; past `deadline`, with exit_code::timeout and the
   // text "while subscribing on HOST:PORT".
-  std::vector<int> subscribe(const std::vector<std::string>& filters, int qos, Deadline deadline = {});
+  std::vector<int> subscribe(const std::vector<std::string>& filters, int qos, Deadline deadline = {},
+                             const SubscriptionOptions& subscription = {});
 
   // Unsubscribes and waits for UNSUBACK. Throws Error; past `deadline` as
   // subscribe() does.

@@ -57,6 +57,13 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   g->add_flag("--retained-only", o.retained_only,
               "Print only retained messages; exit at the first message that is not");
   g->add_flag("-E,--exit-after-subscribe", o.exit_after_subscribe, "Exit once the subscriptions are acknowledged");
+  g->add_flag("--no-local", o.no_local, "MQTT 5: do not receive the messages this client publishes");
+  g->add_flag("--retain-as-published", o.retain_as_published,
+              "MQTT 5: keep the retain flag messages were published with");
+  g->add_option("--retain-handling", o.retain_handling,
+                "MQTT 5: retained messages at subscribe: 0 send (default), 1 only for a new subscription, 2 none")
+    ->transform(integer_in(0, 2, "0, 1 or 2"))
+    ->type_name("0|1|2");
   g->add_flag("--remove-retained", o.remove_retained, "Clear each retained message received (-T excludes)");
   g->add_option("--random-filter", o.random_filter, "Print only this percentage of messages, at random")
     ->check(number_in(0.1, 100, "a percentage from 0.1 to 100"))
@@ -110,6 +117,14 @@ void validate(SubOptions& o)
   }
   if (o.no_stale && o.retained_only) {
     throw UsageError("-R and --retained-only cannot be used together");
+  }
+  if ((o.no_local || o.retain_as_published || o.retain_handling != 0) && o.connection.mqtt_version != 5) {
+    throw UsageError(fmt::format("{}: a subscription option of MQTT 5: give -V 5",
+                                 o.no_local ? "--no-local" : o.retain_as_published ? "--retain-as-published"
+                                                                                     : "--retain-handling"));
+  }
+  if (o.retain_handling == 2 && o.retained_only) {
+    throw UsageError("--retain-handling 2 and --retained-only: with no retained messages sent, nothing would print");
   }
   if (o.exec_on == "alert") {
     if (o.exec.empty()) {
@@ -653,7 +668,10 @@ int run_sub(SubOptions& o)
   try {
     connection.connect(deadline);
     connected->store(true);
-    auto granted = connection.subscribe(o.topics, o.qos, deadline);
+    auto granted = connection.subscribe(o.topics, o.qos, deadline,
+                                        {.no_local = o.no_local,
+                                         .retain_as_published = o.retain_as_published,
+                                         .retain_handling = o.retain_handling});
     for (std::size_t i = 0; i < granted.size() && i < o.topics.size(); ++i) {
       if (granted[i] >= 0x80) {
         ++refused;

@@ -25,6 +25,9 @@ struct SubOptions
   double timeout = 0; // -W seconds, 0: none
   bool no_stale = false;        // -R
   bool retained_only = false;   // --retained-only
+  bool no_local = false;             // --no-local (MQTT 5)
+  bool retain_as_published = false;  // --retain-as-published (MQTT 5)
+  int retain_handling = 0;           // --retain-handling 0|1|2 (MQTT 5)
   bool exit_after_subscribe = false; // -E
   bool no_eol = false;          // -N
   bool verbose = false;         // -v
