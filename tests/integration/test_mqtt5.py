@@ -96,6 +96,14 @@ class Mqtt5Test(BrokerTestCase):
         self.assertEqual((r.returncode, r.stderr), (0, b""))
         self.assertEqual(self.finish(oracle), (0, b"m5/alias one\nm5/alias two\nm5/alias three\n", b""))
 
+    def test_topic_alias_with_several_topics_goes_to_each(self):
+        oracle = self.mosquitto_sub("-t", "ta/#", "-C", "4", "-v")
+        lines = b"".join(json.dumps({"topic": t, "payload": p}).encode() + b"\n"
+                         for t, p in (("ta/one", "1"), ("ta/two", "2"), ("ta/two", "3"), ("ta/one", "4")))
+        r = self.run_tool("mqtk-pub", "--json-lines", "-D", "publish", "topic-alias", "1", input=lines)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(oracle), (0, b"ta/one 1\nta/two 2\nta/two 3\nta/one 4\n", b""))
+
     def test_disconnect_and_unsubscribe_properties_are_accepted(self):
         r = self.run_tool("mqtk-pub", "-t", "m5/d", "-m", "x", "-x", "30", "-D", "disconnect", "reason-string", "bye",
                           "-D", "disconnect", "session-expiry-interval", "0", "-D", "disconnect", "user-property",

@@ -570,7 +570,16 @@ struct Connection::Impl
   std::thread sender; // publishes the outbox; started by the first post()
   // -D publish ..., built once: each PUBLISH takes a copy.
   MQTTProperties publish_properties = MQTTProperties_initializer;
-  std::atomic<bool> topic_alias_set{false}; // the first PUBLISH set -D publish topic-alias
+  // -D publish topic-alias: the topic the broker has bound to the alias
+  // (set by the last PUBLISH that carried topic and alias).
+  std::mutex alias_mutex;
+  std::optional<std::string> alias_topic;
+  // Whether a PUBLISH to `topic` may carry the alias alone.
+  bool alias_bound_to(std::string_view topic)
+  {
+    std::lock_guard lock(alias_mutex);
+    return alias_topic && *alias_topic == topic;
+  }
   // The broker's limit from its CONNACK (MQTT 5), 0 when it gave none: a
   // larger PUBLISH would only make it close the connection.
   std::uint32_t maximum_packet_size = 0;
@@ -612,6 +621,9 @@ struct Connection::Impl
   // arrive are dropped.
   ~Impl()
   {
+    if (publish_properties.count > 0) {
+      paho.propertiesFree(&publish_properties); // Paho copied them for each PUBLISH
+    }
     if (!connect_called) {
       if (client != nullptr) {
         paho.destroy(&client); // no threads yet: returns at once
@@ -1027,7 +1039,9 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
 {
   State& s = *state;
   if (maximum_packet_size != 0) {
-    const std::uint64_t size = publish_packet_size(topic.size(), payload.size(), qos, s.v5, publish_properties.length);
+    const bool alias_alone = options.property_set.topic_alias() && alias_bound_to(topic);
+    const std::uint64_t size =
+      publish_packet_size(alias_alone ? 0 : topic.size(), payload.size(), qos, s.v5, publish_properties.length);
     if (size > maximum_packet_size) {
       throw Error(exit_code::failure,
                   fmt::format("the message to '{}' ({} bytes as a packet) is larger than {} allows: at most {} "
@@ -1092,7 +1106,15 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   }
   // mosquitto_pub: with -D publish topic-alias, the first PUBLISH sets the
   // alias with the topic, the later ones carry the alias alone.
-  const bool alias_only = options.property_set.topic_alias() && topic_alias_set.exchange(true);
+  // mosquitto_pub's way, for any number of topics: the alias alone while
+  // the topic is the one bound to it; a new topic binds it anew. Held over
+  // the send so that the broker sees the bindings in this order.
+  std::unique_lock alias_lock(alias_mutex, std::defer_lock);
+  bool alias_only = false;
+  if (options.property_set.topic_alias()) {
+    alias_lock.lock();
+    alias_only = alias_topic && *alias_topic == topic;
+  }
   MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
   std::unique_ptr<Tracked> tracked;
   if (qos > 0 && s.refused_handler) {
@@ -1115,6 +1137,9 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
       }
     }
     throw translate(rc, 0, "publish");
+  }
+  if (alias_lock.owns_lock() && !alias_only) {
+    alias_topic = std::string(topic);
   }
   mark.release(); // owned by the callback now
   tracked.release();
