@@ -468,14 +468,15 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
   return 1; // taken: Paho must not deliver it again
 }
 
-void paho_connection_lost(void* context, char* cause)
+// Marks the connection lost (once: a broker's DISCONNECT and the loss that
+// follows it are one event) and tells the lost handler why; `debug_line`
+// is what -d prints.
+void report_lost(State& s, const std::string& reason, const std::string& debug_line)
 {
-  auto& s = *static_cast<State*>(context);
-  std::string reason = cause != nullptr ? cause : "";
   {
     std::lock_guard lock(s.mutex);
     if (s.lost) {
-      return; // told already, by the broker's DISCONNECT (paho_disconnected)
+      return;
     }
     s.lost = true;
     s.changed.notify_all();
@@ -483,13 +484,21 @@ void paho_connection_lost(void* context, char* cause)
   s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
   if (!s.detached.load(std::memory_order_acquire)) {
     if (s.debug) {
-      fmt::print(stderr, "Client {} connection lost{}{}\n", s.id, reason.empty() ? "" : ": ", reason);
+      fmt::print(stderr, "Client {} {}\n", s.id, debug_line);
     }
     if (s.lost_handler) {
-      s.lost_handler(reason.empty() ? std::string("connection lost") : reason);
+      s.lost_handler(reason);
     }
   }
   s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void paho_connection_lost(void* context, char* cause)
+{
+  auto& s = *static_cast<State*>(context);
+  const std::string reason = cause != nullptr ? cause : "";
+  report_lost(s, reason.empty() ? std::string("connection lost") : reason,
+              reason.empty() ? std::string("connection lost") : "connection lost: " + reason);
 }
 
 // Adds -D's `list` to `out`; Paho copies every value (free `out` with
@@ -537,24 +546,7 @@ void paho_disconnected(void* context, MQTTProperties* properties, enum MQTTReaso
       reason += fmt::format(": {}", std::string_view(p.value.data.data, static_cast<std::size_t>(p.value.data.len)));
     }
   }
-  {
-    std::lock_guard lock(s.mutex);
-    if (s.lost) {
-      return;
-    }
-    s.lost = true;
-    s.changed.notify_all();
-  }
-  s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
-  if (!s.detached.load(std::memory_order_acquire)) {
-    if (s.debug) {
-      fmt::print(stderr, "Client {} received DISCONNECT ({})\n", s.id, static_cast<int>(code));
-    }
-    if (s.lost_handler) {
-      s.lost_handler(reason);
-    }
-  }
-  s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
+  report_lost(s, reason, fmt::format("received DISCONNECT ({})", static_cast<int>(code)));
 }
 
 } // namespace
@@ -574,11 +566,12 @@ struct Connection::Impl
   // (set by the last PUBLISH that carried topic and alias).
   std::mutex alias_mutex;
   std::optional<std::string> alias_topic;
-  // Whether a PUBLISH to `topic` may carry the alias alone.
+  // Whether a PUBLISH to `topic` may carry the alias alone (alias_mutex held).
+  bool alias_bound_locked(std::string_view topic) const { return alias_topic && *alias_topic == topic; }
   bool alias_bound_to(std::string_view topic)
   {
     std::lock_guard lock(alias_mutex);
-    return alias_topic && *alias_topic == topic;
+    return alias_bound_locked(topic);
   }
   // The broker's limit from its CONNACK (MQTT 5), 0 when it gave none: a
   // larger PUBLISH would only make it close the connection.
@@ -1104,8 +1097,6 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   if (publish_properties.count > 0) {
     message.properties = publish_properties; // Paho copies them
   }
-  // mosquitto_pub: with -D publish topic-alias, the first PUBLISH sets the
-  // alias with the topic, the later ones carry the alias alone.
   // mosquitto_pub's way, for any number of topics: the alias alone while
   // the topic is the one bound to it; a new topic binds it anew. Held over
   // the send so that the broker sees the bindings in this order.
@@ -1113,7 +1104,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   bool alias_only = false;
   if (options.property_set.topic_alias()) {
     alias_lock.lock();
-    alias_only = alias_topic && *alias_topic == topic;
+    alias_only = alias_bound_locked(topic);
   }
   MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
   std::unique_ptr<Tracked> tracked;

@@ -464,6 +464,20 @@ bool append_minified_json(std::string& out, std::string_view text)
   return false;
 }
 
+void append_user_properties_json(std::string& out,
+                                 const std::vector<std::pair<std::string_view, std::string_view>>& user)
+{
+  out.push_back('[');
+  for (std::size_t i = 0; i < user.size(); ++i) {
+    out.append(i == 0 ? "[" : ",[");
+    append_json_string(out, user[i].first);
+    out.push_back(',');
+    append_json_string(out, user[i].second);
+    out.push_back(']');
+  }
+  out.push_back(']');
+}
+
 void append_properties_member(std::string& out, const MessageProperties& p)
 {
   out.append("\"properties\":{");
@@ -506,15 +520,7 @@ void append_properties_member(std::string& out, const MessageProperties& p)
   }
   if (!p.user.empty()) {
     key("user_properties");
-    out.push_back('[');
-    for (std::size_t i = 0; i < p.user.size(); ++i) {
-      out.append(i == 0 ? "[" : ",[");
-      append_json_string(out, p.user[i].first);
-      out.push_back(',');
-      append_json_string(out, p.user[i].second);
-      out.push_back(']');
-    }
-    out.push_back(']');
+    append_user_properties_json(out, p.user);
   }
   if (!p.subscription_ids.empty()) {
     key("subscription_identifiers");

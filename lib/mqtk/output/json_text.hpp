@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace mqtk {
 
@@ -47,6 +49,11 @@ void append_payload_member(std::string& out, std::string_view payload);
 // `json_allowed`: the reader's own JSON check (rules/payload_value, which is
 // stricter than the minifier about lone surrogate escapes) accepts it.
 void append_exact_payload_member(std::string& out, std::string_view payload, bool json_allowed = true);
+
+// Appends MQTT 5 user properties as a JSON array of [name, value] pairs,
+// in order (names may repeat).
+void append_user_properties_json(std::string& out,
+                                 const std::vector<std::pair<std::string_view, std::string_view>>& user);
 
 // Appends `"properties":{...}` for a message's MQTT 5 properties:
 // payload_format_indicator, message_expiry_interval, content_type,

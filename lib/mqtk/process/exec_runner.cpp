@@ -89,15 +89,7 @@ void add_property_variables(std::vector<std::string>& extra, const MessageProper
     extra.push_back(std::string(env_format) + std::to_string(*p.payload_format));
   }
   if (!p.user.empty()) {
-    std::string all(env_user_properties);
-    all.push_back('[');
-    for (std::size_t i = 0; i < p.user.size(); ++i) {
-      const auto& [name, value] = p.user[i];
-      all.append(i == 0 ? "[" : ",[");
-      append_json_string(all, name);
-      all.push_back(',');
-      append_json_string(all, value);
-      all.push_back(']');
+    for (const auto& [name, value] : p.user) {
       // One variable per name; a repeated name keeps its first value
       // (all of them are in MQTT_USER_PROPERTIES).
       const std::string variable = user_property_variable(name) + "=";
@@ -109,7 +101,8 @@ void add_property_variables(std::vector<std::string>& extra, const MessageProper
         extra.push_back(variable + std::string(value));
       }
     }
-    all.push_back(']');
+    std::string all(env_user_properties);
+    append_user_properties_json(all, p.user);
     extra.push_back(std::move(all));
   }
 }
