@@ -1,11 +1,12 @@
 #include <mqtk/process/cli.hpp>
+#include <mqtk/tools/front.hpp>
 #include <mqtk/tools/pub.hpp>
 
 int main(int argc, char** argv)
 {
   mqtk::PubOptions options;
   mqtk::run_tool({.name = "mqtk-pub",
-                  .description = "Publish MQTT messages: one, a file, stdin whole or line by line.",
+                  .description = mqtk::tool_summary("mqtk-pub"),
                   .declare = [&](CLI::App& app) { mqtk::add_pub_options(app, options); },
                   .run = [&] { return mqtk::run_pub(options); },
                   .quiet = &options.connection.quiet,

@@ -1,11 +1,12 @@
 #include <mqtk/process/cli.hpp>
+#include <mqtk/tools/front.hpp>
 #include <mqtk/tools/sub.hpp>
 
 int main(int argc, char** argv)
 {
   mqtk::SubOptions options;
   mqtk::run_tool({.name = "mqtk-sub",
-                  .description = "Subscribe to MQTT topics and print the messages.",
+                  .description = mqtk::tool_summary("mqtk-sub"),
                   .declare = [&](CLI::App& app) { mqtk::add_sub_options(app, options); },
                   .run = [&] { return mqtk::run_sub(options); },
                   .quiet = &options.connection.quiet,

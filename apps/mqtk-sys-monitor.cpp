@@ -1,12 +1,12 @@
 #include <mqtk/process/cli.hpp>
+#include <mqtk/tools/front.hpp>
 #include <mqtk/tools/sys_monitor.hpp>
 
 int main(int argc, char** argv)
 {
   mqtk::SysMonitorOptions options;
   mqtk::run_tool({.name = "mqtk-sys-monitor",
-                  .description = "Watch an MQTT broker's $SYS health: a live view, JSON Lines, Prometheus metrics, "
-                                 "Nagios checks.",
+                  .description = mqtk::tool_summary("mqtk-sys-monitor"),
                   .declare = [&](CLI::App& app) { mqtk::add_sys_monitor_options(app, options); },
                   .run = [&] { return mqtk::run_sys_monitor(options); },
                   .quiet = &options.connection.quiet,
