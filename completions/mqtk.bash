@@ -1,8 +1,9 @@
-# bash completion for mqtk-pub, mqtk-sub, mqtk-retain-clear, mqtk-sys-monitor and mqtk-bench  -*- shell-script -*-
+# bash completion for mqtk, mqtk-pub, mqtk-sub, mqtk-retain-clear, mqtk-sys-monitor and mqtk-bench  -*- shell-script -*-
 #
-# Install: copy to /usr/share/bash-completion/completions/mqtk-pub,
-# .../mqtk-sub, .../mqtk-retain-clear, .../mqtk-sys-monitor and
-# .../mqtk-bench (or source it from ~/.bashrc).
+# Installed as /usr/share/bash-completion/completions/mqtk, with mqtk-pub,
+# mqtk-sub, mqtk-retain-clear, mqtk-sys-monitor and mqtk-bench linked to it
+# there, so that bash-completion loads it for any of them (cmake --install
+# does that); or source it from ~/.bashrc.
 
 _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     -k --keepalive -c --disable-clean-session -x --session-expiry-interval
@@ -310,4 +311,42 @@ _mqtk()
     fi
 }
 
+# The tools `mqtk TOOL` runs (mqtk --help lists them).
+_mqtk_tools='pub sub retain-clear sys-monitor bench'
+
+# mqtk TOOL ARGS...: the tool first, then ARGS as mqtk-TOOL's.
+_mqtk_front()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    if ((COMP_CWORD == 1)); then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$_mqtk_tools" -- "$cur"))
+        fi
+        return
+    fi
+    case ${COMP_WORDS[1]} in
+        -*) return ;; # --help and --version take nothing
+    esac
+    local tool=mqtk-${COMP_WORDS[1]}
+    if [[ " $_mqtk_tools " != *" ${COMP_WORDS[1]} "* ]]; then
+        # A tool of someone else's on PATH: its own completion, if it has one.
+        if declare -F _command_offset >/dev/null 2>&1; then
+            COMP_WORDS[1]=$tool
+            _command_offset 1
+        fi
+        return
+    fi
+    # Rewrite "mqtk TOOL ..." as "mqtk-TOOL ..." for _mqtk and
+    # bash-completion's word splitting (COMP_LINE, COMP_POINT).
+    local head=${COMP_LINE%%"${COMP_WORDS[1]}"*}${COMP_WORDS[1]}
+    COMP_LINE=$tool${COMP_LINE:${#head}}
+    ((COMP_POINT -= ${#head} - ${#tool}))
+    COMP_WORDS=("$tool" "${COMP_WORDS[@]:2}")
+    ((COMP_CWORD--))
+    _mqtk "$tool" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+}
+
 complete -F _mqtk mqtk-pub mqtk-sub mqtk-retain-clear mqtk-sys-monitor mqtk-bench
+complete -F _mqtk_front mqtk

@@ -1,29 +1,30 @@
-"""The bash completions (completions/mqtk.bash) in a real bash with Debian's
-bash-completion loaded: each tool's options, their values, files where a
-file is taken, a command and then its arguments after --exec, never a flag
-that every tool refuses, never a candidate twice, and every option of each
-tool's --help offered; for mqtk-bench, its subcommands first, then each
-subcommand's options."""
+"""The completions in the real shells: bash (completions/mqtk.bash) with
+Debian's bash-completion loaded, zsh (completions/_mqtk) on a pseudo-terminal
+with compinit, fish (completions/mqtk.fish) through its own autoloading.
+Each tool's options, their values, files where a file is taken, a command and
+then its arguments after --exec, never a flag that every tool refuses, never
+a candidate twice, and every option of each tool's --help offered; for
+mqtk-bench, its subcommands first, then each subcommand's options; for the
+mqtk front command, the tools, then each tool's completions.
+test_option_cross_check checks every --help option against every shell."""
 
 import os
 import re
-import shlex
+import shutil
 import subprocess
 import tempfile
-import shutil
 import unittest
 
 from mqtk_testing import TIMEOUT, tool
+from shell_completion import BASH_COMPLETION, FISH, ZSH, bash_complete, fish_complete, zsh_complete
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(ROOT, "completions", "mqtk.bash")
-BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 TOOLS = ("mqtk-pub", "mqtk-sub", "mqtk-retain-clear", "mqtk-sys-monitor")
 REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1", "--psk", "--psk-identity")
 BENCH_COMMANDS = ("pub", "sub", "conn", "pubsub", "merge")
 # mqtk-bench's -D is --duration, so it is offered; the others stay refused.
 # -D is --duration; libmosquitto binds (-A); bench sends no properties.
 BENCH_REFUSED = tuple(f for f in REFUSED if f != "-A") + ("--property",)
+VERSIONS = ["31", "311", "5", "mqttv31", "mqttv311", "mqttv5"]
 
 
 def help_flags(help_text):
@@ -35,22 +36,7 @@ def help_flags(help_text):
 
 def complete(line, cwd=None):
     """The candidates bash offers for `line` (the cursor at its end)."""
-    words = shlex.split(line) + ([""] if line.endswith(" ") else [])
-    script = "\n".join([
-        f"source {shlex.quote(BASH_COMPLETION)}",
-        f"source {shlex.quote(SCRIPT)}",
-        "COMP_WORDS=(" + " ".join(shlex.quote(w) for w in words) + ")",
-        f"COMP_CWORD={len(words) - 1}",
-        f"COMP_LINE={shlex.quote(line)}",
-        f"COMP_POINT={len(line)}",
-        f"_mqtk {shlex.quote(words[0])} {shlex.quote(words[-1])} {shlex.quote(words[-2])}",
-        'printf "%s\\n" "${COMPREPLY[@]}"',
-    ])
-    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True, timeout=TIMEOUT,
-                       cwd=cwd)
-    if r.returncode != 0:
-        raise AssertionError(f"bash failed for {line!r}: {r.stderr.decode(errors='replace')}")
-    return [c for c in r.stdout.decode().split("\n") if c]
+    return bash_complete(line, cwd=cwd)
 
 
 @unittest.skipUnless(os.path.exists(BASH_COMPLETION), "bash-completion is not installed (scripts/deps installs it)")
@@ -159,6 +145,120 @@ class BashCompletionTest(unittest.TestCase):
                 self.assertEqual(sorted(complete(line, cwd=d)), ["a.json", "b.json", "notes.txt", "runs"])
         self.assertEqual(complete("mqtk-bench sub --capath ", cwd=d), ["runs"])
         self.assertEqual(complete("mqtk-bench pub -", cwd=d).count("--output"), 1)
+
+
+# The same lines in every shell: (line, what is offered, in any order).
+VALUES = (
+    ("mqtk-sub -q ", ["0", "1", "2"]),
+    ("mqtk-pub --qos ", ["0", "1", "2"]),
+    ("mqtk-pub --will-qos ", ["0", "1", "2"]),
+    ("mqtk-sub --retain-handling ", ["0", "1", "2"]),
+    ("mqtk-pub -V ", VERSIONS),
+    ("mqtk-retain-clear --protocol-version ", VERSIONS),
+    ("mqtk-sub --tls-version ", ["tlsv1.3", "tlsv1.2", "tlsv1.1"]),
+    ("mqtk-sub --exec-on ", ["message", "alert"]),
+    ("mqtk-sys-monitor --format ", ["live", "text", "json", "prometheus"]),
+    ("mqtk-pub --keyform ", ["pem"]),
+    ("mqtk-sub --qo", ["--qos"]),
+    ("mqtk-pub --hea", ["--header"]),
+    ("mqtk-pub -D ", ["connect", "publish", "subscribe", "unsubscribe", "disconnect", "will"]),
+    ("mqtk-sub -D subscribe ", ["subscription-identifier", "user-property"]),
+    ("mqtk-pub -D publish payload-format-indicator ", ["0", "1"]),
+    ("mqtk-bench ", list(BENCH_COMMANDS)),
+    ("mqtk-bench pub", ["pub", "pubsub"]),
+    ("mqtk-bench -", ["--help", "--version"]),
+    ("mqtk-bench pub -q ", ["0", "1", "2"]),
+    ("mqtk-bench pubsub --sub-qos ", ["0", "1", "2"]),
+    ("mqtk-bench conn -V ", VERSIONS),
+    ("mqtk-bench pubsub --sub-q", ["--sub-qos"]),
+    ("mqtk ", ["pub", "sub", "retain-clear", "sys-monitor", "bench"]),
+    ("mqtk s", ["sub", "sys-monitor"]),
+    ("mqtk -", ["--help", "--version"]),
+    ("mqtk pub --hea", ["--header"]),
+    ("mqtk sub -q ", ["0", "1", "2"]),
+    ("mqtk sys-monitor --format ", ["live", "text", "json", "prometheus"]),
+    ("mqtk bench ", list(BENCH_COMMANDS)),
+    ("mqtk bench pubsub --sub-q", ["--sub-qos"]),
+    ("mqtk bench conn -V ", VERSIONS),
+)
+# In a directory holding ca.pem, chart.svg, a.json and certs/.
+FILES = (
+    ("mqtk-pub --cafile ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk-sub --cert ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk-retain-clear --key ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk-pub -f ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk-sys-monitor --pw-file ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk-bench pub --cafile ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk pub -f ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk sub --cafile c", ["ca.pem", "certs", "chart.svg"]),
+    ("mqtk-sub --capath ", ["certs"]),
+    ("mqtk-bench merge ", ["a.json", "certs"]),
+    ("mqtk-sub -t a --exec cat ch", ["chart.svg"]),
+)
+
+
+def file_directory(case):
+    d = tempfile.mkdtemp(prefix="mqtk-compl-")
+    case.addCleanup(shutil.rmtree, d, ignore_errors=True)
+    for f in ("ca.pem", "chart.svg", "a.json"):
+        open(os.path.join(d, f), "w").close()
+    os.mkdir(os.path.join(d, "certs"))
+    return d
+
+
+class EveryShellTest:
+    """The same expectations for each shell (complete_lines)."""
+
+    def test_values_options_and_the_front_command(self):
+        answers = self.complete_lines([line for line, _ in VALUES])
+        for line, expected in VALUES:
+            with self.subTest(line=line):
+                self.assertEqual(sorted(answers[line]), sorted(expected))
+
+    def test_files_where_a_file_is_taken(self):
+        d = file_directory(self)
+        answers = self.complete_lines([line for line, _ in FILES], cwd=d)
+        for line, expected in FILES:
+            with self.subTest(line=line):
+                # (zsh's _files may add a directory once per file pattern.)
+                self.assertEqual(sorted({c.rstrip("/") for c in answers[line]}), expected)
+
+    def test_options_once_and_none_refused(self):
+        lines = [f"{name} -" for name in TOOLS] + [f"mqtk-bench {c} -" for c in BENCH_COMMANDS] + ["mqtk sub -"]
+        answers = self.complete_lines(lines)
+        for line in lines:
+            with self.subTest(line=line):
+                offered = answers[line]
+                self.assertGreater(len(offered), 10 if "merge" not in line else 5)
+                self.assertEqual(len(offered), len(set(offered)), f"duplicates: {sorted(offered)}")
+                for flag in BENCH_REFUSED if line.startswith("mqtk-bench") else REFUSED:
+                    self.assertNotIn(flag, offered)
+        self.assertEqual(sorted(answers["mqtk sub -"]), sorted(answers["mqtk-sub -"]))
+
+    def test_exec_completes_a_command_then_its_arguments(self):
+        answers = self.complete_lines(["mqtk-sub -t a --exec ca", "mqtk-sub -t a --exec cat --q",
+                                       "mqtk sub -t a --exec ca"])
+        self.assertIn("cat", answers["mqtk-sub -t a --exec ca"])
+        self.assertIn("cat", answers["mqtk sub -t a --exec ca"])
+        self.assertNotIn("--qos", answers["mqtk-sub -t a --exec cat --q"])
+
+
+@unittest.skipUnless(ZSH, "zsh is not installed (scripts/deps installs it)")
+class ZshCompletionTest(EveryShellTest, unittest.TestCase):
+    def complete_lines(self, lines, cwd=None):
+        return zsh_complete(lines, cwd=cwd)
+
+
+@unittest.skipUnless(FISH, "fish is not installed (scripts/deps installs it)")
+class FishCompletionTest(EveryShellTest, unittest.TestCase):
+    def complete_lines(self, lines, cwd=None):
+        return fish_complete(lines, cwd=cwd)
+
+
+@unittest.skipUnless(os.path.exists(BASH_COMPLETION), "bash-completion is not installed (scripts/deps installs it)")
+class BashEveryShellTest(EveryShellTest, unittest.TestCase):
+    def complete_lines(self, lines, cwd=None):
+        return {line: bash_complete(line, cwd=cwd) for line in lines}
 
 
 if __name__ == "__main__":
