@@ -45,7 +45,7 @@ _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     --no-local --retain-as-published --retain-handling
     -v --verbose -N --no-eol -F --format -j --json --pretty
     --plot --plot-svg --window --ymin --ymax
-    --exec-jobs --exec-on --exec'
+    --exec-jobs --exec-queue --exec-when-full --exec-timeout --exec-on --exec'
 
 _mqtk_retain_clear_opts='-t --topic -T --filter-out --where --max
     --dry-run --backup -y --yes -j --json --quiet-time --timeout --marker-topic'
@@ -255,6 +255,10 @@ _mqtk()
             COMPREPLY=($(compgen -W 'message alert' -- "$cur"))
             return
             ;;
+        --exec-when-full)
+            COMPREPLY=($(compgen -W 'wait drop' -- "$cur"))
+            return
+            ;;
         --keyform)
             COMPREPLY=($(compgen -W 'pem' -- "$cur"))
             return
@@ -292,7 +296,7 @@ _mqtk()
         -T | --filter-out | -U | --unsubscribe | -C | --count | -W | --timeout | \
         --random-filter | -F | --format | --fields | --where | --alert-topic | \
         --alert-when | --alert-message | --rearm | --cooldown | --rate | \
-        --exec-jobs | --max | --quiet-time | --marker-topic | \
+        --exec-jobs | --exec-queue | --exec-timeout | --max | --quiet-time | --marker-topic | \
         --plot | --window | --ymin | --ymax)
             # A free-form value: nothing sensible to offer.
             return

@@ -5,6 +5,7 @@
 #include "mqtk/paho/thread_scheduling.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <system_error>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,9 +109,8 @@ void add_property_variables(std::vector<std::string>& extra, const MessageProper
   }
 }
 
-// How long the payload writer waits on a full pipe before checking whether
-// the child has exited; a background grandchild may hold the pipe open
-// without ever reading it.
+// Without a pidfd: how often a helper checks whether its child has exited
+// (a background grandchild may hold the stdin pipe open without reading).
 constexpr int pipe_poll_ms = 100;
 
 // Frees a posix_spawn object on every path out of run().
@@ -173,24 +174,49 @@ private:
 };
 
 
+// How a helper thread's wait for its child ended.
+enum class Woke : std::uint8_t { exited, writable, timeout };
+
+// The whole seconds of a duration as text: "2", "0.5".
+std::string seconds_text(std::chrono::duration<double> d)
+{
+  return fmt::format("{}", d.count());
+}
+
+void check_seconds(std::chrono::duration<double> d, std::string_view option)
+{
+  if (!std::isfinite(d.count()) || d.count() < 0.0 || d.count() > 31536000.0) {
+    throw UsageError(fmt::format("{}: expected seconds from 0 to 31536000, got {}", option, d.count()));
+  }
+}
+
 } // namespace
 
 ExecRunner::ExecRunner(std::vector<std::string> argv, int max_jobs, Reporter report)
-  : m_argv(std::move(argv)),
-    m_max_jobs(max_jobs),
+  : ExecRunner(Settings{.argv = std::move(argv), .max_jobs = max_jobs}, std::move(report))
+{
+}
+
+ExecRunner::ExecRunner(Settings settings, Reporter report)
+  : m_settings(std::move(settings)),
     m_report(std::move(report))
 {
-  if (m_argv.empty() || m_argv.front().empty()) {
+  if (m_settings.argv.empty() || m_settings.argv.front().empty()) {
     throw UsageError("--exec: expected a command to run");
   }
-  for (const std::string& arg : m_argv) {
+  for (const std::string& arg : m_settings.argv) {
     if (arg.find('\0') != std::string::npos) {
       throw UsageError("--exec: arguments cannot contain NUL bytes");
     }
   }
-  if (max_jobs < 1) {
-    throw UsageError(fmt::format("--exec-jobs: expected at least 1, got {}", max_jobs));
+  if (m_settings.max_jobs < 1) {
+    throw UsageError(fmt::format("--exec-jobs: expected at least 1, got {}", m_settings.max_jobs));
   }
+  if (m_settings.queue_limit < 1) {
+    throw UsageError("--exec-queue: expected at least 1, got 0");
+  }
+  check_seconds(m_settings.timeout, "--exec-timeout");
+  check_seconds(m_settings.kill_after, "--exec-timeout's SIGKILL delay");
   // A child that stops reading its stdin must show up as EPIPE, not kill us.
   std::signal(SIGPIPE, SIG_IGN);
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -198,70 +224,127 @@ ExecRunner::ExecRunner(std::vector<std::string> argv, int max_jobs, Reporter rep
       m_environment.emplace_back(*e);
     }
   }
+  m_dispatcher = std::thread(&ExecRunner::dispatch, this);
 }
 
 ExecRunner::~ExecRunner()
 {
+  {
+    std::lock_guard guard(m_mutex);
+    m_closing = true;
+    m_changed.notify_all();
+  }
+  if (m_dispatcher.joinable()) {
+    m_dispatcher.join();
+  }
   wait_all();
 }
 
-bool ExecRunner::run(const MessageView& message)
+ExecRunner::Submitted ExecRunner::run(const MessageView& message)
+{
+  Pending pending;
+  pending.payload.assign(message.payload);
+  pending.topic.assign(message.topic);
+  pending.environment.push_back(std::string(env_topic).append(message.topic));
+  pending.environment.push_back(std::string(env_qos) + std::to_string(message.qos));
+  pending.environment.push_back(std::string(env_retain) + (message.retain ? "1" : "0"));
+  if (message.properties != nullptr) {
+    add_property_variables(pending.environment, *message.properties);
+  }
+  std::unique_lock lock(m_mutex);
+  if (m_cancelled) {
+    return Submitted::cancelled;
+  }
+  if (m_queue.size() >= m_settings.queue_limit) {
+    if (m_settings.when_full == WhenFull::drop) {
+      m_dropped.fetch_add(1, std::memory_order_relaxed);
+      return Submitted::dropped;
+    }
+    m_changed.wait(lock, [this] { return m_queue.size() < m_settings.queue_limit || m_cancelled; });
+    if (m_cancelled) {
+      return Submitted::cancelled;
+    }
+  }
+  m_queue.push_back(std::move(pending));
+  m_changed.notify_all();
+  return Submitted::queued;
+}
+
+void ExecRunner::dispatch() noexcept
 {
   std::unique_lock lock(m_mutex);
-  m_changed.wait(lock, [this] { return m_running < m_max_jobs || m_cancelled; });
-  if (m_cancelled) {
-    return false;
+  for (;;) {
+    m_changed.wait(lock, [this] {
+      return (!m_queue.empty() && m_running < m_settings.max_jobs) || (m_closing && m_queue.empty());
+    });
+    if (m_queue.empty()) {
+      return; // closing, and nothing left to start
+    }
+    Pending pending = std::move(m_queue.front());
+    m_queue.pop_front();
+    ++m_running; // in the same step, so wait_all() never sees neither
+    join_done_locked();
+    m_changed.notify_all(); // room in the queue
+    lock.unlock();
+    start(pending);
+    lock.lock();
   }
-  join_done_locked();
-  ++m_running;
-  const auto job = m_jobs.emplace(m_jobs.end());
-  lock.unlock();
+}
 
-  // Gives the slot back when no child comes of this run.
-  const auto abandon = [this, job] {
+void ExecRunner::start(Pending& pending) noexcept
+{
+  m_attempted.fetch_add(1, std::memory_order_relaxed);
+  // Gives the slot back when no child comes of this command.
+  const auto give_back = [this] {
     std::lock_guard guard(m_mutex);
-    m_jobs.erase(job);
     --m_running;
     m_changed.notify_all();
   };
+  const auto not_started = [&](int error) {
+    give_back();
+    try {
+      failed_run(fmt::format("--exec '{}' could not be started for message on topic '{}': {}",
+                             m_settings.argv.front(), pending.topic, std::system_category().message(error)));
+    } catch (...) {
+      m_failed.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
 
-  std::vector<std::string> extra;
+  std::list<Job>::iterator job;
   std::vector<char*> argv;
   std::vector<char*> envp;
   try {
-    job->payload.assign(message.payload);
-    job->topic.assign(message.topic);
-    extra.push_back(std::string(env_topic) + job->topic);
-    extra.push_back(std::string(env_qos) + std::to_string(message.qos));
-    extra.push_back(std::string(env_retain) + (message.retain ? "1" : "0"));
-    if (message.properties != nullptr) {
-      add_property_variables(extra, *message.properties);
-    }
-    argv.reserve(m_argv.size() + 1);
-    for (std::string& arg : m_argv) {
+    argv.reserve(m_settings.argv.size() + 1);
+    for (std::string& arg : m_settings.argv) {
       argv.push_back(arg.data());
     }
     argv.push_back(nullptr);
-    envp.reserve(m_environment.size() + extra.size() + 1);
+    envp.reserve(m_environment.size() + pending.environment.size() + 1);
     for (std::string& entry : m_environment) {
       envp.push_back(entry.data());
     }
-    for (std::string& entry : extra) {
+    for (std::string& entry : pending.environment) {
       envp.push_back(entry.data());
     }
     envp.push_back(nullptr);
+    std::lock_guard guard(m_mutex);
+    job = m_jobs.emplace(m_jobs.end());
   } catch (...) {
-    abandon();
-    throw;
+    not_started(ENOMEM);
+    return;
   }
+  const auto abandon = [&](int error) {
+    {
+      std::lock_guard guard(m_mutex);
+      m_jobs.erase(job);
+    }
+    not_started(error);
+  };
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    const int error = errno;
-    abandon();
-    failed_run(fmt::format("--exec '{}' could not be started for message on topic '{}': {}", m_argv.front(),
-                           message.topic, std::system_category().message(error)));
-    return true;
+    abandon(errno);
+    return;
   }
   int error = 0;
   pid_t pid = -1;
@@ -276,42 +359,102 @@ bool ExecRunner::run(const MessageView& message)
   ::close(fds[0]);
   if (error != 0) {
     ::close(fds[1]);
-    abandon();
-    failed_run(fmt::format("--exec '{}' could not be started for message on topic '{}': {}", m_argv.front(),
-                           message.topic, std::system_category().message(error)));
-    return true;
+    abandon(error);
+    return;
   }
   m_started.fetch_add(1, std::memory_order_relaxed);
   ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);
   job->pid = pid;
   job->stdin_fd = fds[1];
-
-  lock.lock();
+  // The child cannot be reaped before we wait for it, so its pid is still
+  // its own here. Without pidfds (before Linux 5.3) the helper polls.
+  // (glibc 2.36's <sys/pidfd.h> lacks extern "C", so the system call.)
+  job->pid_fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  job->payload = std::move(pending.payload);
+  job->topic = std::move(pending.topic);
   try {
+    std::lock_guard guard(m_mutex);
     job->thread = std::thread(&ExecRunner::supervise, this, std::ref(*job));
   } catch (const std::system_error&) {
-    // No thread to spare: supervise this child here, which blocks until it
-    // exits but still writes its payload and reaps it.
-    lock.unlock();
+    // No thread to spare: supervise this child here, which holds up the
+    // next command until it exits but still writes its payload and reaps it.
     supervise(*job);
   }
-  return true;
 }
 
-void ExecRunner::cancel() noexcept
+namespace {
+
+// Waits at most `ms` (-1: no limit) for the child to exit or, when
+// write_fd >= 0, for its stdin pipe to take more (or to break). May return
+// timeout early: callers check their deadline again. Without a pidfd the
+// child is polled every pipe_poll_ms, and reaped into status when it exited.
+Woke wait_child(pid_t pid, int pid_fd, int write_fd, int ms, int& status, bool& reaped)
 {
-  std::lock_guard guard(m_mutex);
-  m_cancelled = true;
-  m_changed.notify_all();
+  pollfd p[2];
+  nfds_t n = 0;
+  if (write_fd >= 0) {
+    p[n++] = pollfd{write_fd, POLLOUT, 0};
+  }
+  if (pid_fd >= 0) {
+    p[n++] = pollfd{pid_fd, POLLIN, 0};
+  } else if (ms < 0 || ms > pipe_poll_ms) {
+    ms = pipe_poll_ms;
+  }
+  const int ready = ::poll(p, n, ms);
+  if (pid_fd < 0) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      reaped = true;
+      return Woke::exited;
+    }
+  } else if (ready > 0 && p[n - 1].revents != 0) {
+    return Woke::exited;
+  }
+  if (ready > 0 && write_fd >= 0 && p[0].revents != 0) {
+    return Woke::writable;
+  }
+  return Woke::timeout;
 }
+
+} // namespace
 
 void ExecRunner::supervise(Job& job) noexcept
 {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto never = Clock::time_point::max();
   int status = 0;
   bool reaped = false;
+  bool exited = false;
+  // 0: running; 1: SIGTERM sent (past the timeout); 2: SIGKILL sent too.
+  int stage = 0;
+  auto deadline = m_settings.timeout.count() > 0
+                    ? Clock::now() + std::chrono::duration_cast<Clock::duration>(m_settings.timeout)
+                    : never;
+  const auto ms_left = [&]() -> int {
+    if (deadline == never) {
+      return -1;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return left <= 0 ? 0 : left > 3600000 ? 3600000 : static_cast<int>(left);
+  };
+  // At the deadline: SIGTERM, and SIGKILL kill_after later.
+  const auto escalate = [&] {
+    if (Clock::now() < deadline) {
+      return;
+    }
+    if (stage == 0) {
+      ::kill(job.pid, SIGTERM);
+      stage = 1;
+      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(m_settings.kill_after);
+    } else if (stage == 1) {
+      ::kill(job.pid, SIGKILL);
+      stage = 2;
+      deadline = never;
+    }
+  };
+
   const char* data = job.payload.data();
   std::size_t left = job.payload.size();
-  while (left > 0) {
+  while (left > 0 && !exited && stage == 0) {
     const ssize_t n = ::write(job.stdin_fd, data, left);
     if (n > 0) {
       data += n;
@@ -322,11 +465,12 @@ void ExecRunner::supervise(Job& job) noexcept
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{job.stdin_fd, POLLOUT, 0};
-      if (::poll(&p, 1, pipe_poll_ms) == 0 && ::waitpid(job.pid, &status, WNOHANG) == job.pid) {
-        reaped = true;
-        break;
+      // A background grandchild may hold the pipe open without ever
+      // reading it: the child's exit ends the write too.
+      if (wait_child(job.pid, job.pid_fd, job.stdin_fd, ms_left(), status, reaped) == Woke::exited) {
+        exited = true;
       }
+      escalate();
       continue;
     }
     // EPIPE: the child closed its stdin (or exited) without reading it all,
@@ -337,6 +481,13 @@ void ExecRunner::supervise(Job& job) noexcept
   job.stdin_fd = -1;
   std::string().swap(job.payload);
 
+  while (!exited) {
+    if (wait_child(job.pid, job.pid_fd, -1, ms_left(), status, reaped) == Woke::exited) {
+      exited = true;
+    } else {
+      escalate();
+    }
+  }
   if (!reaped) {
     pid_t w = -1;
     do {
@@ -345,27 +496,44 @@ void ExecRunner::supervise(Job& job) noexcept
     // ECHILD means someone set SIGCHLD to SIG_IGN: the status is lost.
     reaped = w == job.pid;
   }
-  if (reaped && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-    try {
-      failed_run(fmt::format("--exec '{}' exited with status {} for message on topic '{}'", m_argv.front(),
+  if (job.pid_fd >= 0) {
+    ::close(job.pid_fd);
+    job.pid_fd = -1;
+  }
+  try {
+    if (stage > 0) {
+      m_timed_out.fetch_add(1, std::memory_order_relaxed);
+      failed_run(fmt::format("--exec '{}' timed out after {} s for message on topic '{}' ({})",
+                             m_settings.argv.front(), seconds_text(m_settings.timeout), job.topic,
+                             stage == 1 ? "ended with SIGTERM"
+                                        : fmt::format("still running {} s after SIGTERM: killed with SIGKILL",
+                                                      seconds_text(m_settings.kill_after))));
+    } else if (reaped && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+      failed_run(fmt::format("--exec '{}' exited with status {} for message on topic '{}'", m_settings.argv.front(),
                              WEXITSTATUS(status), job.topic));
-    } catch (...) {
-      m_failed.fetch_add(1, std::memory_order_relaxed);
+    } else if (reaped && WIFSIGNALED(status)) {
+      const int sig = WTERMSIG(status);
+      const char* name = ::sigabbrev_np(sig);
+      failed_run(fmt::format("--exec '{}' was killed by signal {}{}{}{} for message on topic '{}'",
+                             m_settings.argv.front(), sig, name ? " (SIG" : "", name ? name : "", name ? ")" : "",
+                             job.topic));
     }
-  } else if (reaped && WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    const char* name = ::sigabbrev_np(sig);
-    try {
-      failed_run(fmt::format("--exec '{}' was killed by signal {}{}{}{} for message on topic '{}'", m_argv.front(),
-                             sig, name ? " (SIG" : "", name ? name : "", name ? ")" : "", job.topic));
-    } catch (...) {
-      m_failed.fetch_add(1, std::memory_order_relaxed);
-    }
+  } catch (...) {
+    m_failed.fetch_add(1, std::memory_order_relaxed);
   }
 
   std::lock_guard guard(m_mutex);
   job.done = true;
   --m_running;
+  m_changed.notify_all();
+}
+
+void ExecRunner::cancel() noexcept
+{
+  std::lock_guard guard(m_mutex);
+  m_cancelled = true;
+  m_discarded.fetch_add(m_queue.size(), std::memory_order_relaxed);
+  m_queue.clear();
   m_changed.notify_all();
 }
 
@@ -408,7 +576,7 @@ void ExecRunner::join_done_locked() noexcept
 void ExecRunner::wait_all() noexcept
 {
   std::unique_lock lock(m_mutex);
-  m_changed.wait(lock, [this] { return m_running == 0; });
+  m_changed.wait(lock, [this] { return m_queue.empty() && m_running == 0; });
   join_done_locked();
 }
 

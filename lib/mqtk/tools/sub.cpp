@@ -87,6 +87,17 @@ void add_sub_options(CLI::App& app, SubOptions& o)
   e->add_option("--exec-jobs", o.exec_jobs, "Most --exec commands running at once (default: 1)")
     ->transform(integer_in(1, 1024, "a number from 1 to 1024"))
     ->type_name("N");
+  e->add_option("--exec-queue", o.exec_queue, "Most --exec commands waiting to start (default: 1000)")
+    ->transform(integer_in(1, 1000000, "a number from 1 to 1000000"))
+    ->type_name("N");
+  e->add_option("--exec-when-full", o.exec_when_full,
+                "With a full --exec queue: wait (slow down receiving, the default) or drop the command (counted)")
+    ->type_name("wait|drop")
+    ->check(one_of({"wait", "drop"}));
+  e->add_option("--exec-timeout", o.exec_timeout,
+                "End an --exec command running longer than this: SIGTERM, then SIGKILL 2 s later (default: no limit)")
+    ->check(number_in(0.001, 31536000, "seconds from 0.001 to 31536000 (a year)"))
+    ->type_name("SECONDS");
   e->add_option("--exec-on", o.exec_on,
                 "Run --exec for each message (default) or once per alert of --alert-when (after --edge, --rearm, "
                 "--cooldown), with the message that raised it")
@@ -126,6 +137,14 @@ void validate(SubOptions& o)
   if (o.retain_handling == 2 && o.retained_only) {
     throw UsageError("--retain-handling 2 and --retained-only: with no retained messages sent, nothing would print");
   }
+  if (o.exec.empty()) {
+    for (const auto& [given, flag] : {std::pair{o.exec_timeout > 0, "--exec-timeout"},
+                                      {o.exec_when_full != "wait", "--exec-when-full"}}) {
+      if (given) {
+        throw UsageError(fmt::format("{} needs --exec CMD (the command to run for each message)", flag));
+      }
+    }
+  }
   if (o.exec_on == "alert") {
     if (o.exec.empty()) {
       throw UsageError("--exec-on alert needs --exec CMD (the command each alert runs)");
@@ -142,6 +161,17 @@ void validate(SubOptions& o)
       throw UsageError("--plot needs a topic to chart: add -t FILTER");
     }
   }
+}
+
+ExecRunner::Settings exec_settings(const SubOptions& o)
+{
+  return ExecRunner::Settings{
+    .argv = o.exec,
+    .max_jobs = o.exec_jobs,
+    .queue_limit = static_cast<std::size_t>(o.exec_queue),
+    .when_full = o.exec_when_full == "drop" ? ExecRunner::WhenFull::drop : ExecRunner::WhenFull::wait,
+    .timeout = std::chrono::duration<double>(o.exec_timeout),
+  };
 }
 
 namespace {
@@ -192,8 +222,8 @@ void validate_plot_output(const SubOptions& o)
 
 namespace {
 
-// How long output still being written and commands waiting for a slot get
-// after -W or a signal, before they are cut short.
+// How long output still being written and a message waiting for room in
+// the --exec queue get after -W or a signal, before they are cut short.
 constexpr auto stop_grace = std::chrono::milliseconds(250);
 
 // Prints messages on the thread that receives them: no hand-off to another
@@ -203,9 +233,10 @@ constexpr auto stop_grace = std::chrono::milliseconds(250);
 //
 // Two locks, so that ending never waits for output: m_mutex guards the
 // receiving side (format, rules, output, counts) and may be held across a
-// blocking write(2) or a wait for an --exec slot; m_end_mutex guards only
-// the end, so a signal, -W and the main thread always act at once, and the
-// end cuts short whatever blocks the receiving side (stop_grace).
+// blocking write(2) or a wait for room in the --exec queue (whose commands
+// run on the ExecRunner's threads); m_end_mutex guards only the end, so a
+// signal, -W and the main thread always act at once, and the end cuts short
+// whatever blocks the receiving side (stop_grace).
 class Subscriber
 {
 public:
@@ -230,7 +261,7 @@ public:
     }
     if (!options.exec.empty()) {
       bool quiet = options.connection.quiet;
-      m_exec = std::make_unique<ExecRunner>(options.exec, options.exec_jobs, [quiet](std::string_view line) {
+      m_exec = std::make_unique<ExecRunner>(exec_settings(options), [quiet](std::string_view line) {
         if (!quiet) {
           fmt::print(stderr, "mqtk-sub: {}\n", line);
         }
@@ -338,15 +369,33 @@ public:
     return why;
   }
 
-  // After wait(): waits for running --exec commands and reports how many
-  // failed (unless `quiet`).
-  void finish(bool quiet)
+  // After wait(): runs the queued --exec commands (discards them when a
+  // signal or -W ended the run), waits for the running ones and reports
+  // failures, timeouts, drops and discards (unless `quiet`).
+  void finish(End why, bool quiet)
   {
-    if (m_exec) {
-      m_exec->wait_all();
-      if (!quiet && m_exec->failed() > 0) {
-        fmt::print(stderr, "mqtk-sub: --exec: {} of {} commands failed\n", m_exec->failed(), m_exec_runs);
-      }
+    if (!m_exec) {
+      return;
+    }
+    if (why == End::signal || why == End::timeout) {
+      m_exec->cancel();
+    }
+    m_exec->wait_all();
+    if (quiet) {
+      return;
+    }
+    const ExecRunner& x = *m_exec;
+    if (x.failed() > 0) {
+      fmt::print(stderr, "mqtk-sub: --exec: {} of {} commands failed{}\n", x.failed(), x.attempted(),
+                 x.timed_out() > 0 ? fmt::format(" ({} timed out)", x.timed_out()) : std::string());
+    }
+    if (x.dropped() > 0) {
+      fmt::print(stderr, "mqtk-sub: --exec: {} command{} dropped, the queue was full (--exec-queue {})\n",
+                 x.dropped(), x.dropped() == 1 ? "" : "s", x.settings().queue_limit);
+    }
+    if (x.discarded() > 0) {
+      fmt::print(stderr, "mqtk-sub: --exec: {} queued command{} not run (stopped)\n", x.discarded(),
+                 x.discarded() == 1 ? "" : "s");
     }
   }
 
@@ -402,8 +451,8 @@ private:
       if (!decision.pass) {
         // Alerts look at every message, --where or not: so does the
         // command of an alert (not printed, not counted for -C).
-        if (run_command && m_exec_on_alert && flush_locked() && m_exec->run(m)) {
-          ++m_exec_runs;
+        if (run_command && m_exec_on_alert && flush_locked()) {
+          m_exec->run(m);
         }
         return;
       }
@@ -434,10 +483,11 @@ private:
       if (!flush_locked()) {
         return;
       }
-      if (!m_exec->run(m)) {
-        return; // cancelled: the run is ending
+      // Queued for the runner's thread; with a full queue and
+      // --exec-when-full wait this blocks (back-pressure).
+      if (m_exec->run(m) == ExecRunner::Submitted::cancelled) {
+        return; // the run is ending
       }
-      ++m_exec_runs;
     }
     ++m_printed;
     if (m_options.count > 0 && m_printed >= m_options.count) {
@@ -469,7 +519,7 @@ private:
     work();
   }
 
-  // Any thread: makes a blocked write(2) and a wait for an --exec slot
+  // Any thread: makes a blocked write(2) and a wait for --exec queue room
   // return; what was not written is dropped.
   void cut_short() noexcept
   {
@@ -519,7 +569,6 @@ private:
   Connection& m_connection;
   std::string m_alert;
   std::unique_ptr<ExecRunner> m_exec;
-  std::uint64_t m_exec_runs = 0;
   OutputWriter m_writer{1};
   std::mt19937_64 m_rng;
   int m_printed = 0;
@@ -707,7 +756,7 @@ int run_sub(SubOptions& o)
     }
   }
   auto end = subscriber->wait(deadline);
-  subscriber->finish(o.connection.quiet);
+  subscriber->finish(end, o.connection.quiet);
   // --plot-svg, once the rest is done. On the way out with another error
   // that error is the one reported (and the SVG's own, if any, before it).
   bool svg_written = !o.plot.svg;

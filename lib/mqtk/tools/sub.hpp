@@ -2,6 +2,7 @@
 
 #include "mqtk/connection/options.hpp"
 #include "mqtk/plot/plot_options.hpp"
+#include "mqtk/process/exec_runner.hpp"
 #include "mqtk/rules/message_rules.hpp"
 
 #include <string>
@@ -40,11 +41,18 @@ struct SubOptions
   PlotOptions plot;
   std::vector<std::string> exec; // --exec CMD ARGS... (all arguments after it)
   int exec_jobs = 1;
+  int exec_queue = 1000;             // --exec-queue: commands waiting to start
+  std::string exec_when_full = "wait"; // --exec-when-full wait|drop
+  double exec_timeout = 0;           // --exec-timeout seconds, 0: no limit
   std::string exec_on = "message"; // --exec-on message|alert
 };
 
 // Declares mqtk-sub's flags (and the shared connection group) on `app`.
 void add_sub_options(CLI::App& app, SubOptions& options);
+
+// The --exec runner's settings from --exec, --exec-jobs, --exec-queue,
+// --exec-when-full and --exec-timeout.
+ExecRunner::Settings exec_settings(const SubOptions& options);
 
 // Checks the parsed options before anything connects. Throws UsageError.
 void validate(SubOptions& options);

@@ -293,27 +293,161 @@ TEST_CASE("exec runner: large payloads, read or not")
   CHECK(no_children_left());
 }
 
-TEST_CASE("exec runner: cancel() ends a wait for a slot; running children go on")
+using Submitted = ExecRunner::Submitted;
+
+// A runner of a child that reports "start TOPIC", waits for one byte on
+// go and reports "stop TOPIC".
+ExecRunner::Settings held(Fifos& f, std::size_t queue_limit, ExecRunner::WhenFull when_full)
+{
+  return ExecRunner::Settings{
+    .argv = sh(R"(echo "start $MQTT_TOPIC" > "$1"; read x < "$2"; echo "stop $MQTT_TOPIC" > "$1")", {f.ev, f.go}),
+    .max_jobs = 1,
+    .queue_limit = queue_limit,
+    .when_full = when_full,
+  };
+}
+
+TEST_CASE("exec runner: run() queues and returns while a command runs; one job keeps message order")
 {
   Fifos f;
   Lines lines;
-  ExecRunner runner(sh(R"(echo "start $MQTT_TOPIC" > "$1"; read x < "$2"; echo "stop $MQTT_TOPIC" > "$1")",
-                       {f.ev, f.go}),
-                    1, lines.reporter());
-  std::atomic<int> second{-1};
-  std::thread producer([&] {
-    CHECK(runner.run(msg("a")));
-    second = runner.run(msg("b")) ? 1 : 0; // waits: the one slot is taken
-  });
+  ExecRunner runner(held(f, 10, ExecRunner::WhenFull::wait), lines.reporter());
+  // None of these waits, though the first command holds the only slot.
+  for (const char* topic : {"a", "b", "c", "d", "e"}) {
+    CHECK(runner.run(msg(topic)) == Submitted::queued);
+  }
+  std::vector<std::string> events;
+  for (int i = 0; i < 5; ++i) {
+    events.push_back(f.next());
+    f.release();
+    events.push_back(f.next());
+  }
+  runner.wait_all();
+  CHECK(events == std::vector<std::string>{"start a", "stop a", "start b", "stop b", "start c", "stop c",
+                                           "start d", "stop d", "start e", "stop e"});
+  CHECK(runner.started() == 5);
+  CHECK(runner.attempted() == 5);
+  CHECK(runner.dropped() == 0);
+  CHECK(no_children_left());
+}
+
+TEST_CASE("exec runner: a full queue drops and counts, or waits for room")
+{
+  SUBCASE("drop")
+  {
+    Fifos f;
+    Lines lines;
+    ExecRunner runner(held(f, 2, ExecRunner::WhenFull::drop), lines.reporter());
+    CHECK(runner.run(msg("a")) == Submitted::queued);
+    CHECK(f.next() == "start a"); // a left the queue: two places free
+    CHECK(runner.run(msg("b")) == Submitted::queued);
+    CHECK(runner.run(msg("c")) == Submitted::queued);
+    CHECK(runner.run(msg("d")) == Submitted::dropped);
+    CHECK(runner.run(msg("e")) == Submitted::dropped);
+    CHECK(runner.dropped() == 2);
+    f.release(3);
+    runner.wait_all();
+    CHECK(runner.started() == 3);
+    CHECK(runner.attempted() == 3);
+    CHECK(lines.lines.empty());
+  }
+  SUBCASE("wait")
+  {
+    Fifos f;
+    Lines lines;
+    ExecRunner runner(held(f, 1, ExecRunner::WhenFull::wait), lines.reporter());
+    CHECK(runner.run(msg("a")) == Submitted::queued);
+    CHECK(f.next() == "start a");
+    CHECK(runner.run(msg("b")) == Submitted::queued); // the one place
+    std::atomic<bool> returned{false};
+    std::thread producer([&] {
+      CHECK(runner.run(msg("c")) == Submitted::queued);
+      returned = true;
+    });
+    // c waits while a runs and b fills the queue. (Passing never depends on
+    // this timeout; it only gives a wrong return time to show up.)
+    CHECK(f.next(200).empty());
+    CHECK_FALSE(returned);
+    f.release(); // a ends, b starts, c gets b's place
+    CHECK(f.next() == "stop a");
+    CHECK(f.next() == "start b");
+    producer.join();
+    CHECK(returned);
+    f.release(2);
+    runner.wait_all();
+    CHECK(runner.started() == 3);
+    CHECK(runner.dropped() == 0);
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("exec runner: cancel() ends a wait for room and discards the queue; running children go on")
+{
+  Fifos f;
+  Lines lines;
+  ExecRunner runner(held(f, 1, ExecRunner::WhenFull::wait), lines.reporter());
+  CHECK(runner.run(msg("a")) == Submitted::queued);
   CHECK(f.next() == "start a");
+  CHECK(runner.run(msg("b")) == Submitted::queued);
+  std::atomic<int> third{-1};
+  std::thread producer([&] { third = static_cast<int>(runner.run(msg("c"))); }); // waits: the queue is full
+  CHECK(f.next(200).empty());
   runner.cancel();
   producer.join();
-  CHECK(second == 0);
-  CHECK_FALSE(runner.run(msg("c"))); // nothing starts after cancel()
+  CHECK(third == static_cast<int>(Submitted::cancelled));
+  CHECK(runner.run(msg("d")) == Submitted::cancelled); // nothing queues after cancel()
+  CHECK(runner.discarded() == 1);                       // b
   f.release();
   CHECK(f.next() == "stop a");
   runner.wait_all();
   CHECK(runner.started() == 1);
   CHECK(runner.failed() == 0);
   CHECK(no_children_left());
+}
+
+TEST_CASE("exec runner: --exec-timeout ends a command with SIGTERM, then SIGKILL")
+{
+  Lines lines;
+  const auto settings = [](std::vector<std::string> argv) {
+    return ExecRunner::Settings{.argv = std::move(argv),
+                                .timeout = std::chrono::duration<double>(0.2),
+                                .kill_after = std::chrono::duration<double>(0.3)};
+  };
+  {
+    ExecRunner runner(settings({"sleep", "60"}), lines.reporter());
+    const auto begin = std::chrono::steady_clock::now();
+    runner.run(msg("slow/1", "unread"));
+    runner.wait_all();
+    CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(30));
+    CHECK(runner.timed_out() == 1);
+    CHECK(runner.failed() == 1);
+  }
+  {
+    // Deaf to SIGTERM (the ignored disposition survives exec), and with a
+    // payload it never reads, larger than a pipe holds: the write gives up.
+    ExecRunner runner(settings(sh("trap '' TERM; exec sleep 60")), lines.reporter());
+    runner.run(msg("slow/2", std::string(1 << 20, 'x')));
+    runner.wait_all();
+    CHECK(runner.timed_out() == 1);
+  }
+  {
+    // Done in time: no timeout.
+    ExecRunner runner(settings({"true"}), lines.reporter());
+    runner.run(msg("quick"));
+    runner.wait_all();
+    CHECK(runner.timed_out() == 0);
+    CHECK(runner.failed() == 0);
+  }
+  REQUIRE(lines.lines.size() == 2);
+  CHECK(lines.lines[0] == "--exec 'sleep' timed out after 0.2 s for message on topic 'slow/1' (ended with SIGTERM)");
+  CHECK(lines.lines[1] == "--exec '/bin/sh' timed out after 0.2 s for message on topic 'slow/2' (still running "
+                          "0.3 s after SIGTERM: killed with SIGKILL)");
+  CHECK(no_children_left());
+}
+
+TEST_CASE("exec runner: bad settings")
+{
+  using S = ExecRunner::Settings;
+  CHECK_THROWS_AS(ExecRunner(S{.argv = {"true"}, .queue_limit = 0}), mqtk::UsageError);
+  CHECK_THROWS_AS(ExecRunner(S{.argv = {"true"}, .timeout = std::chrono::duration<double>(-1)}), mqtk::UsageError);
 }
