@@ -15,7 +15,8 @@
 // - Plain TCP and WebSockets: Debian's static libpaho-mqtt3a.a, linked into
 //   the executables (lib/CMakeLists.txt). Nothing to load or relocate at start.
 // - TLS: Debian's static OpenSSL build, libpaho-mqtt3as.a, linked into the
-//   module mqtk-paho-tls.so that the build puts next to the executables,
+//   module mqtk-paho-tls.so that the build puts next to the executables
+//   (installed: lib/<triplet>/mqtk, process/module_loader.hpp),
 //   loaded with dlopen only when a TLS connection is asked for, so plain
 //   runs never load OpenSSL (Debian's Paho C++ library links the OpenSSL
 //   build: an empty program linked with it starts in about 9 ms, a C++
