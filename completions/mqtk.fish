@@ -279,12 +279,13 @@ function __mqtk_front_arguments
     set tokens[1] mqtk-$tokens[1]
     __fish_complete_subcommand --commandline (string escape -- $tokens) (commandline -ct)
 end
+set -l first '__fish_use_subcommand; and not __fish_seen_argument -l help -l version'
 complete -c mqtk -f
-complete -c mqtk -n __fish_use_subcommand -a pub -d 'Publish MQTT messages'
-complete -c mqtk -n __fish_use_subcommand -a sub -d 'Subscribe to MQTT topics and print the messages'
-complete -c mqtk -n __fish_use_subcommand -a retain-clear -d 'List, back up, clear and verify retained messages'
-complete -c mqtk -n __fish_use_subcommand -a sys-monitor -d 'Watch a broker\'s $SYS health'
-complete -c mqtk -n __fish_use_subcommand -a bench -d 'Benchmark a broker'
-complete -c mqtk -n __fish_use_subcommand -l help -d 'Print the tools and exit'
-complete -c mqtk -n __fish_use_subcommand -l version -d 'Print mqtk\'s, Paho\'s and OpenSSL\'s versions'
+complete -c mqtk -n $first -a pub -d 'Publish MQTT messages'
+complete -c mqtk -n $first -a sub -d 'Subscribe to MQTT topics and print the messages'
+complete -c mqtk -n $first -a retain-clear -d 'List, back up, clear and verify retained messages'
+complete -c mqtk -n $first -a sys-monitor -d 'Watch a broker\'s $SYS health'
+complete -c mqtk -n $first -a bench -d 'Benchmark a broker'
+complete -c mqtk -n $first -l help -d 'Print the tools and exit'
+complete -c mqtk -n $first -l version -d 'Print mqtk\'s, Paho\'s and OpenSSL\'s versions'
 complete -c mqtk -n 'not __fish_use_subcommand' -x -a '(__mqtk_front_arguments)'

@@ -174,6 +174,8 @@ VALUES = (
     ("mqtk ", ["pub", "sub", "retain-clear", "sys-monitor", "bench"]),
     ("mqtk s", ["sub", "sys-monitor"]),
     ("mqtk -", ["--help", "--version"]),
+    ("mqtk --help ", []),  # nothing after --help or --version
+    ("mqtk --version ", []),
     ("mqtk pub --hea", ["--header"]),
     ("mqtk sub -q ", ["0", "1", "2"]),
     ("mqtk sys-monitor --format ", ["live", "text", "json", "prometheus"]),
