@@ -1,6 +1,7 @@
 """TLS against a real mosquitto with a test CA: verification is on by
 default, a wrong CA or a wrong host name fails, --insecure skips only the
-host name check."""
+host name check; each failed check is named on one stderr line and ends the
+tool with exit 8 (mosquitto's MOSQ_ERR_TLS)."""
 
 import os
 import shutil
@@ -22,11 +23,11 @@ def make_ca(directory, name):
     return key, cert
 
 
-def make_server_cert(directory, ca_key, ca_cert, host):
-    key = os.path.join(directory, "server.key")
-    csr = os.path.join(directory, "server.csr")
-    cert = os.path.join(directory, "server.pem")
-    ext = os.path.join(directory, "server.ext")
+def make_server_cert(directory, ca_key, ca_cert, host, name="server"):
+    key = os.path.join(directory, f"{name}.key")
+    csr = os.path.join(directory, f"{name}.csr")
+    cert = os.path.join(directory, f"{name}.pem")
+    ext = os.path.join(directory, f"{name}.ext")
     with open(ext, "w") as f:
         f.write(f"subjectAltName=DNS:{host}\n")
     subprocess.run([OPENSSL, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
@@ -36,6 +37,45 @@ def make_server_cert(directory, ca_key, ca_cert, host):
     for path in (key, cert):
         os.chmod(path, 0o644)
     return key, cert
+
+
+def make_dated_cert(directory, ca_key, ca_cert, name, start, end):
+    """A certificate for localhost valid from `start` to `end` (YYYYMMDDHHMMSSZ),
+    signed by the CA with `openssl ca`, which sets both dates (no clock
+    faking needed)."""
+    db = os.path.join(directory, f"{name}-db")
+    os.makedirs(db, exist_ok=True)
+    open(os.path.join(db, "index.txt"), "w").close()
+    with open(os.path.join(db, "serial"), "w") as f:
+        f.write("01\n")
+    conf = os.path.join(directory, f"{name}-ca.cnf")
+    with open(conf, "w") as f:
+        f.write(f"[ca]\ndefault_ca = c\n[c]\ndatabase = {db}/index.txt\nserial = {db}/serial\n"
+                f"new_certs_dir = {db}\ncertificate = {ca_cert}\nprivate_key = {ca_key}\ndefault_md = sha256\n"
+                "policy = p\ncopy_extensions = copy\nunique_subject = no\n[p]\ncommonName = supplied\n")
+    key = os.path.join(directory, f"{name}.key")
+    csr = os.path.join(directory, f"{name}.csr")
+    cert = os.path.join(directory, f"{name}.pem")
+    subprocess.run([OPENSSL, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    subprocess.run([OPENSSL, "ca", "-batch", "-config", conf, "-in", csr, "-out", cert, "-startdate", start,
+                    "-enddate", end], check=True, capture_output=True)
+    for path in (key, cert):
+        os.chmod(path, 0o644)
+    return key, cert
+
+
+# OpenSSL's configuration for a client whose policy stops at TLS 1.2 (a
+# system policy that differs from the broker's).
+MAX_TLS12_CONF = """openssl_conf = c
+[c]
+ssl_conf = s
+[s]
+system_default = d
+[d]
+MaxProtocol = TLSv1.2
+"""
 
 
 @unittest.skipIf(OPENSSL is None, "openssl command not installed")
@@ -48,6 +88,16 @@ class TlsTest(BrokerTestCase):
         _, cls.other_ca = make_ca(cls.pki, "other-ca")
         key, cert = make_server_cert(cls.pki, ca_key, cls.ca, "localhost")
         cls.broker_options = {"extra_config": f"cafile {cls.ca}\ncertfile {cert}\nkeyfile {key}\n"}
+        cls.server = (key, cert)
+        cls.elsewhere = make_server_cert(cls.pki, ca_key, cls.ca, "elsewhere.example", name="elsewhere")
+        cls.client = make_server_cert(cls.pki, ca_key, cls.ca, "client-1", name="client")
+        other_key, other_cert = os.path.join(cls.pki, "other-ca.key"), cls.other_ca
+        cls.stranger = make_server_cert(cls.pki, other_key, other_cert, "stranger", name="stranger")
+        cls.expired = make_dated_cert(cls.pki, ca_key, cls.ca, "expired", "20250101000000Z", "20250201000000Z")
+        cls.future = make_dated_cert(cls.pki, ca_key, cls.ca, "future", "20990101000000Z", "20990201000000Z")
+        cls.max_tls12 = os.path.join(cls.pki, "max-tls12.cnf")
+        with open(cls.max_tls12, "w") as f:
+            f.write(MAX_TLS12_CONF)
 
     @classmethod
     def tearDownClass(cls):
@@ -55,6 +105,22 @@ class TlsTest(BrokerTestCase):
 
     def url(self, topic="tls/t"):
         return f"mqtts://localhost:{self.port}/{topic}"
+
+    def tls_broker(self, server, extra=""):
+        """Another broker whose TLS listener presents `server` (key, cert)."""
+        key, cert = server
+        return self.extra_broker(extra_config=f"cafile {self.ca}\ncertfile {cert}\nkeyfile {key}\n{extra}")
+
+    def run_env(self, argv, env=None):
+        return subprocess.run(argv, capture_output=True, timeout=30, cwd=self.cwd,
+                              env=dict(os.environ, **(env or {})))
+
+    def assert_tls_failure(self, result, endpoint, check, tool_name="mqtk-pub", code=8):
+        """One stderr line: TOOL: TLS handshake with ENDPOINT failed: CHECK..."""
+        err = result.stderr.decode(errors="replace")
+        self.assertEqual(result.returncode, code, err)
+        self.assertEqual(err.count("\n"), 1, err)
+        self.assertTrue(err.startswith(f"{tool_name}: TLS handshake with {endpoint} failed: {check}"), err)
 
     def test_verified_round_trip(self):
         sub = self.spawn_sub("-h", "localhost", "--cafile", self.ca, "-t", "tls/t", "-C", "1", "-v")
@@ -70,9 +136,10 @@ class TlsTest(BrokerTestCase):
         for extra in ([], ["--cafile", self.other_ca]):
             with self.subTest(extra=extra):
                 r = self.run_tool("mqtk-pub", "-L", self.url(), "-m", "x", *extra, port=False)
-                self.assertEqual(r.returncode, 1, r.stderr)
-                self.assertIn(f"localhost:{self.port}".encode(), r.stderr)
-                self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+                self.assert_tls_failure(r, f"localhost:{self.port}",
+                                        "certificate not trusted: unknown CA (CN=localhost is issued by "
+                                        "CN=mqtk-test-ca, which is not trusted); give the CA that signed it with "
+                                        "--cafile or --capath\n")
         self.assertNotIn("Received PUBLISH", self.broker.log())
 
     def test_bench_over_tls_verifies_the_broker(self):
@@ -109,7 +176,9 @@ class TlsTest(BrokerTestCase):
         # The certificate names "localhost"; 127.0.0.1 does not match it.
         url = f"mqtts://127.0.0.1:{self.port}/tls/t"
         r = self.run_tool("mqtk-pub", "-L", url, "--cafile", self.ca, "-m", "x", port=False)
-        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assert_tls_failure(r, f"127.0.0.1:{self.port}",
+                                "host name mismatch (the certificate is for localhost, not 127.0.0.1); "
+                                "--insecure skips this check\n")
         self.assertNotIn("Received PUBLISH", self.broker.log())
         r = self.run_tool("mqtk-pub", "-L", url, "--cafile", self.ca, "--insecure", "-m", "x", port=False)
         self.assertEqual((r.returncode, r.stderr), (0, b""))
@@ -164,6 +233,99 @@ class TlsTest(BrokerTestCase):
         # As in mosquitto: giving a CA file means TLS on -p.
         r = self.run_tool("mqtk-pub", "-h", "localhost", "--cafile", self.ca, "-t", "tls/t", "-m", "x")
         self.assertEqual((r.returncode, r.stderr), (0, b""))
+
+
+    # Each failed check named --------------------------------------------------
+    def test_self_signed_certificate_is_named(self):
+        own = self.tls_broker(make_ca(self.pki, "lonely"))
+        r = self.run_tool("mqtk-pub", "-h", "localhost", "-p", str(own.port), "--cafile", self.ca, "-t", "t", "-m", "x",
+                          port=False)
+        self.assert_tls_failure(r, f"localhost:{own.port}",
+                                "certificate not trusted: unknown CA (CN=lonely is self-signed)")
+        self.assertNotIn("Received PUBLISH", own.log())
+
+    def test_certificate_for_another_host_is_named(self):
+        b = self.tls_broker(self.elsewhere)
+        r = self.run_tool("mqtk-pub", "-h", "localhost", "-p", str(b.port), "--cafile", self.ca, "-t", "t", "-m", "x",
+                          port=False)
+        self.assert_tls_failure(r, f"localhost:{b.port}",
+                                "host name mismatch (the certificate is for elsewhere.example, not localhost); "
+                                "--insecure skips this check\n")
+        r = self.run_tool("mqtk-pub", "-h", "localhost", "-p", str(b.port), "--cafile", self.ca, "--insecure",
+                          "-t", "t", "-m", "x", port=False)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+
+    def test_expired_and_not_yet_valid_certificates_are_named_in_every_tool(self):
+        cases = [(self.expired, "certificate has expired (notAfter 2025-02-01 00:00:00 UTC, CN=localhost)\n"),
+                 (self.future, "certificate is not yet valid (notBefore 2099-01-01 00:00:00 UTC, CN=localhost)\n")]
+        for server, check in cases:
+            b = self.tls_broker(server)
+            conn = ["-h", "localhost", "-p", str(b.port), "--cafile", self.ca]
+            endpoint = f"localhost:{b.port}"
+            for tool_name, args in [("mqtk-pub", ["-t", "t", "-m", "x"]), ("mqtk-sub", ["-t", "t", "-C", "1"]),
+                                    ("mqtk-retain-clear", ["-t", "t/#", "--yes"]), ("mqtk-sys-monitor", [])]:
+                with self.subTest(check=check, tool=tool_name):
+                    r = self.run_tool(tool_name, *conn, *args, port=False)
+                    self.assert_tls_failure(r, endpoint, check, tool_name=tool_name)
+            # mqtk-sys-monitor --once: Nagios UNKNOWN, the check on its line.
+            r = self.run_tool("mqtk-sys-monitor", *conn, "--once", port=False)
+            self.assertEqual(r.returncode, 3, r.stderr)
+            self.assertEqual(r.stdout.decode(), f"MQTT BROKER UNKNOWN - TLS handshake with {endpoint} failed: {check}")
+            self.assertNotIn("Received PUBLISH", b.log())
+            self.assertNotIn("Received SUBSCRIBE", b.log())
+
+    def test_client_certificate_required_and_refused_are_named(self):
+        b = self.tls_broker(self.server, "require_certificate true\n")
+        conn = ["-h", "localhost", "-p", str(b.port), "--cafile", self.ca, "-t", "t", "-m", "x"]
+        endpoint = f"localhost:{b.port}"
+        # TLS 1.3 (the broker's alert comes after the client's side of the
+        # handshake) and TLS 1.2 (during it).
+        for env in ({}, {"OPENSSL_CONF": self.max_tls12}):
+            with self.subTest(env=env):
+                r = self.run_env([tool("mqtk-pub"), *conn], env)
+                self.assert_tls_failure(r, endpoint, "the broker requires a client certificate (")
+                self.assertIn(b"; give one with --cert and --key\n", r.stderr)
+                r = self.run_env([tool("mqtk-pub"), *conn, "--cert", self.stranger[1], "--key", self.stranger[0]],
+                                 env)
+                self.assert_tls_failure(r, endpoint, "the broker refused the client certificate (")
+                r = self.run_env([tool("mqtk-pub"), *conn, "--cert", self.client[1], "--key", self.client[0]], env)
+                self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(b.log().count("Received PUBLISH"), 2, b.log())
+
+    def test_no_shared_protocol_version_is_named(self):
+        b = self.tls_broker(self.server, "tls_version tlsv1.3\n")
+        r = self.run_env([tool("mqtk-pub"), "-h", "localhost", "-p", str(b.port), "--cafile", self.ca, "-t", "t",
+                          "-m", "x"], {"OPENSSL_CONF": self.max_tls12})
+        self.assert_tls_failure(r, f"localhost:{b.port}", "no TLS protocol version both sides accept (")
+        self.assertNotIn("Received PUBLISH", b.log())
+
+    def test_plain_listener_is_named(self):
+        plain = self.extra_broker()
+        r = self.run_tool("mqtk-pub", "-h", "localhost", "-p", str(plain.port), "--cafile", self.ca, "-t", "t",
+                          "-m", "x", port=False)
+        self.assert_tls_failure(r, f"localhost:{plain.port}", "the broker did not answer in TLS (")
+        self.assertNotIn("Received PUBLISH", plain.log())
+
+    def test_unusable_tls_settings_are_named_before_any_handshake(self):
+        conn = ["-h", "localhost", "--cafile", self.ca, "-t", "t", "-m", "x"]
+        endpoint = f"localhost:{self.port}"
+        cases = [(["--cert", self.client[1], "--key", self.server[0]], f"--key {self.server[0]}: key values mismatch"),
+                 (["--cert", self.client[0], "--key", self.client[0]], f"--cert {self.client[0]}: no start line"),
+                 (["--ciphers", "NO-SUCH-CIPHER"], "--ciphers 'NO-SUCH-CIPHER': no cipher match")]
+        for extra, detail in cases:
+            with self.subTest(extra=extra):
+                r = self.run_tool("mqtk-pub", *conn, *extra)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertEqual(r.stderr.decode(),
+                                 f"mqtk-pub: cannot connect to {endpoint}: cannot use the TLS settings ({detail})\n")
+        # A file that is not there is a usage error, as in mosquitto.
+        for flag in ("--cafile", "--cert", "--key", "--capath"):
+            with self.subTest(flag=flag):
+                args = [flag, "/nonexistent/x"] + (["--key", self.client[0]] if flag == "--cert" else [])
+                args += ["--cert", self.client[1]] if flag == "--key" else []
+                r = self.run_tool("mqtk-pub", "-h", "localhost", *args, "-t", "t", "-m", "x")
+                self.assert_usage_error(r, f"{flag}: cannot read '/nonexistent/x': No such file or directory")
+        self.assertNotIn("Received PUBLISH", self.broker.log())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 #include "mqtk/connection/connection.hpp"
+#include "mqtk/connection/tls_settings.hpp"
 
 #include "mqtk/process/error.hpp"
 #include "mqtk/paho/library.hpp"
@@ -557,6 +558,7 @@ struct Connection::Impl
   std::string tool;
   const PahoLibrary& paho;
   std::unique_ptr<State> state;
+  std::unique_ptr<TlsSettings> tls; // made by the first TLS connect, kept as long as the client
   MQTTAsync client = nullptr;
   bool connect_called = false;
   std::thread sender; // publishes the outbox; started by the first post()
@@ -746,6 +748,16 @@ struct Connection::Impl
     if (rc == MQTTASYNC_BAD_UTF8_STRING || rc == MQTTASYNC_NULL_PARAMETER) {
       return Error(exit_code::failure, fmt::format("cannot connect to {}: {}", where, error_text(rc)));
     }
+    std::string tls_detail;
+    if (TlsCheck check = tls ? tls->failure().get(tls_detail) : TlsCheck::none; check != TlsCheck::none) {
+      debug("TLS check failed: {}", describe_tls_failure(check, tls_detail));
+      if (check == TlsCheck::setup) {
+        return Error(exit_code::failure,
+                     fmt::format("cannot connect to {}: {}", where, describe_tls_failure(check, tls_detail)));
+      }
+      return Error(exit_code::tls,
+                   fmt::format("TLS handshake with {} failed: {}", where, describe_tls_failure(check, tls_detail)));
+    }
     return Error(exit_code::failure, fmt::format("cannot connect to {}: {}", where, diagnose_network_failure(options)));
   }
 
@@ -933,32 +945,12 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
     co.willProperties = &will_properties;
   }
 
-  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-  std::string alpn; // wire format: length byte + name
-  auto text_or_null = [](const std::string& text) { return text.empty() ? nullptr : text.c_str(); };
   if (o.tls) {
-    ssl.enableServerCertAuth = 1;
-    // Paho's "verify" is the host name check; on unless --insecure.
-    ssl.verify = o.insecure ? 0 : 1;
-    ssl.trustStore = text_or_null(o.cafile);
-    ssl.CApath = text_or_null(o.capath);
-    if (!o.cert.empty()) {
-      ssl.keyStore = o.cert.c_str();
-      ssl.privateKey = text_or_null(o.key);
+    if (!impl.tls) {
+      impl.tls = std::make_unique<TlsSettings>(o, impl.paho);
     }
-    ssl.enabledCipherSuites = text_or_null(o.ciphers);
-    if (o.tls_version == "tlsv1.2") {
-      ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
-    } else if (o.tls_version == "tlsv1.1") {
-      ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_1;
-    }
-    if (!o.tls_alpn.empty() && o.tls_alpn.size() <= 255) {
-      alpn.push_back(static_cast<char>(o.tls_alpn.size()));
-      alpn += o.tls_alpn;
-      ssl.protos = reinterpret_cast<const unsigned char*>(alpn.c_str());
-      ssl.protos_len = static_cast<unsigned int>(alpn.size());
-    }
-    co.ssl = &ssl;
+    impl.tls->failure().clear();
+    co.ssl = impl.tls->options();
   }
 
   auto request = std::make_unique<Request>();

@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <random>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <limits>
@@ -196,6 +198,29 @@ void refuse_unsupported(const ConnectionOptions& o, const ConnectionFlags& flags
          fmt::format("{} sends no MQTT 5 properties", engine));
 }
 
+// A TLS file or directory given by `flag` (empty: not given) must be
+// there and readable, as mosquitto's clients check before connecting: then
+// a missing file is a usage error naming it, not a failed handshake.
+void check_readable(const std::string& path, std::string_view flag, bool directory)
+{
+  if (path.empty()) {
+    return;
+  }
+  struct stat st{};
+  auto unreadable = [&] {
+    return UsageError(fmt::format("{}: cannot read '{}': {}", flag, path, std::strerror(errno)));
+  };
+  if (::stat(path.c_str(), &st) != 0) {
+    throw unreadable();
+  }
+  if (directory != S_ISDIR(st.st_mode)) {
+    throw UsageError(fmt::format("{}: '{}' is {}", flag, path, directory ? "not a directory" : "a directory"));
+  }
+  if (::access(path.c_str(), directory ? R_OK | X_OK : R_OK) != 0) {
+    throw unreadable();
+  }
+}
+
 std::string default_client_id(std::string_view tool)
 {
   std::random_device rd;
@@ -291,6 +316,10 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
   if ((!o.cert.empty()) != (!o.key.empty())) {
     throw UsageError("--cert and --key must be given together");
   }
+  check_readable(o.cafile, "--cafile", false);
+  check_readable(o.capath, "--capath", true);
+  check_readable(o.cert, "--cert", false);
+  check_readable(o.key, "--key", false);
 }
 
 std::string endpoint_text(const ConnectionOptions& o)

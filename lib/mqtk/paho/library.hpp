@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+
 extern "C" {
 #include <MQTTAsync.h>
 }
@@ -33,6 +35,10 @@ struct PahoLibrary
   decltype(&::MQTTReasonCode_toString) reasonCodeToString;
   decltype(&::MQTTProperties_add) propertiesAdd;
   decltype(&::MQTTProperties_free) propertiesFree;
+  // The TLS build's ssl_error_cb, which with a mqtk::TlsFailure as
+  // ssl_error_context names the check a failed TLS connection failed
+  // (paho/tls_checks.hpp); nullptr in the plain build.
+  int (*tls_error_callback)(const char*, std::size_t, void*) = nullptr;
 
   // The function table, set up once per process: when `tls`, loads the
   // module `tls_module_name` from the executable's directory (Debian's

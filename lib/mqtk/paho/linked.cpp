@@ -1,4 +1,7 @@
 #include "mqtk/paho/linked.hpp"
+#if MQTK_PAHO_TLS_MODULE
+#include "mqtk/paho/tls_checks.hpp"
+#endif
 
 #include <cstdlib>
 
@@ -37,6 +40,9 @@ extern "C" void mqtk_paho_linked_functions(mqtk::PahoLibrary* lib)
   lib->reasonCodeToString = &::MQTTReasonCode_toString;
   lib->propertiesAdd = &::MQTTProperties_add;
   lib->propertiesFree = &::MQTTProperties_free;
+#if MQTK_PAHO_TLS_MODULE
+  lib->tls_error_callback = &::mqtk_tls_error_callback;
+#endif
   if (!mqtk::paho_trace_asked_for()) {
     ::MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
   }

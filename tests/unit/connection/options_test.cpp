@@ -196,10 +196,23 @@ TEST_CASE("resolve: -L fills host, port, credentials and the topic; -I makes pre
 TEST_CASE("resolve: --cafile turns TLS on with port 8883")
 {
   ConnectionOptions o;
-  o.cafile = "/nonexistent/ca.pem";
+  o.cafile = "/dev/null";
   mqtk::resolve(o, "mqtk-sub");
   CHECK(o.tls);
   CHECK(o.port == 8883);
+}
+
+TEST_CASE("resolve: TLS files must be readable, checked before connecting")
+{
+  CHECK(pub_error("-t a -m x --cafile /nonexistent/ca.pem")
+        == "--cafile: cannot read '/nonexistent/ca.pem': No such file or directory");
+  CHECK(pub_error("-t a -m x --cafile /") == "--cafile: '/' is a directory");
+  CHECK(pub_error("-t a -m x --capath /dev/null") == "--capath: '/dev/null' is not a directory");
+  CHECK(pub_error("-t a -m x --capath /") == "");
+  CHECK(pub_error("-t a -m x --cert /nonexistent/c --key /dev/null")
+        == "--cert: cannot read '/nonexistent/c': No such file or directory");
+  CHECK(pub_error("-t a -m x --cert /dev/null --key /nonexistent/k")
+        == "--key: cannot read '/nonexistent/k': No such file or directory");
 }
 
 TEST_CASE("resolve: client id rules")
