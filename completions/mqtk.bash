@@ -10,10 +10,10 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     -V --protocol-version -u --username -P --pw --pw-file --will-topic --will-payload
     --will-qos --will-retain -d --debug --quiet --connect-timeout -M --nodelay
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
-    --insecure --tls-use-os-certs -D --property
+    --insecure --tls-use-os-certs --psk --psk-identity -D --property
     --help --version'
 # Not offered: flags every tool refuses (-A, --unix, --proxy, --tls-engine,
-# --tls-engine-kpass-sha1, --psk, --psk-identity).
+# --tls-engine-kpass-sha1).
 
 # -D COMMAND NAME VALUE: the properties each command takes (mosquitto's).
 _mqtk_property_names() {
@@ -61,7 +61,7 @@ _mqtk_bench_connection_opts='-h --host -p --port -L --url -I --id-prefix
     --will-payload --will-qos --will-retain -d --debug --quiet --connect-timeout
     -M --nodelay -A
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
-    --insecure --tls-use-os-certs'
+    --insecure --tls-use-os-certs --psk --psk-identity'
 _mqtk_bench_load_opts='-c --clients --id-offset --connect-rate --start-at --no-sys'
 _mqtk_bench_result_opts='-j --json -o --output --csv --slo'
 _mqtk_bench_publish_opts='-n --count -D --duration --rate -s --size -q --qos

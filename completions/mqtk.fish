@@ -7,7 +7,7 @@
 # defines every tool's completions again, which replaces them.
 
 # Not offered: flags every tool refuses (-A but in mqtk-bench, --unix,
-# --proxy, --tls-engine, --tls-engine-kpass-sha1, --psk, --psk-identity).
+# --proxy, --tls-engine, --tls-engine-kpass-sha1).
 
 # True when the command line holds --exec before the word being completed
 # and after it the command's name (mqtk-sub: every word after it is the
@@ -116,6 +116,8 @@ function __mqtk_connection_options -a cmd cond kind
     complete -c $cmd -n $cond -l tls-alpn -x -d 'ALPN protocol to ask for'
     complete -c $cmd -n $cond -l insecure -d 'Do not check the server\'s host name'
     complete -c $cmd -n $cond -l tls-use-os-certs -d 'Trust the system\'s CA certificates'
+    complete -c $cmd -n $cond -l psk -x -d 'TLS-PSK key in hex, instead of certificates'
+    complete -c $cmd -n $cond -l psk-identity -x -d 'TLS-PSK identity'
     if test "$kind" = bench
         complete -c $cmd -n $cond -s L -l url -x -a 'mqtt:// mqtts://' -d 'Broker as a URL (no websockets)'
         complete -c $cmd -n $cond -s A -x -a '(__fish_print_hostnames)' -d 'Local address to connect from'

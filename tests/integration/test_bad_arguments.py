@@ -149,11 +149,21 @@ class BadArgumentsTest(BrokerTestCase):
 
     def test_unsupported_flags(self):
         for flag in (["-A", "127.0.0.1"], ["--unix", "/tmp/mqtk-nonexistent.sock"], ["--proxy", "socks5h://h:1080"],
-                     ["--tls-engine", "pkcs11"], ["--tls-engine-kpass-sha1", "00"], ["--keyform", "engine"],
-                     ["--psk", "00ff"], ["--psk-identity", "me"]):
+                     ["--tls-engine", "pkcs11"], ["--tls-engine-kpass-sha1", "00"], ["--keyform", "engine"]):
             with self.subTest(flag=flag):
                 self.check("mqtk-pub", ["-t", "a", "-m", "x"] + flag, "not supported", flag[0])
                 self.check("mqtk-sub", ["-t", "a"] + flag, "not supported", flag[0])
+
+    def test_bad_pre_shared_keys(self):
+        # As mosquitto_pub: both flags, hex only, not with a CA; named, before connecting.
+        for tool_name, rest in (("mqtk-pub", ["-t", "a", "-m", "x"]), ("mqtk-sub", ["-t", "a"])):
+            with self.subTest(tool=tool_name):
+                self.check(tool_name, rest + ["--psk", "00ff"], "--psk needs --psk-identity")
+                self.check(tool_name, rest + ["--psk-identity", "me"], "--psk-identity needs --psk")
+                self.check(tool_name, rest + ["--psk", "00fz", "--psk-identity", "me"],
+                           "--psk: character 4 of the key is not a hex digit")
+                self.check(tool_name, rest + ["--psk", "00ff", "--psk-identity", "me", "--cafile", "/dev/null"],
+                           "--psk cannot be used with --cafile, --capath or --tls-use-os-certs")
 
     def test_bad_properties(self):
         # What mosquitto_pub refuses (and more: non-numbers, zero aliases),

@@ -19,7 +19,7 @@ from mqtk_testing import TIMEOUT, tool
 from shell_completion import BASH_COMPLETION, FISH, ZSH, bash_complete, fish_complete, zsh_complete
 
 TOOLS = ("mqtk-pub", "mqtk-sub", "mqtk-retain-clear", "mqtk-sys-monitor")
-REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1", "--psk", "--psk-identity")
+REFUSED = ("-A", "--unix", "--proxy", "--tls-engine", "--tls-engine-kpass-sha1")
 BENCH_COMMANDS = ("pub", "sub", "conn", "pubsub", "merge")
 # mqtk-bench's -D is --duration, so it is offered; the others stay refused.
 # -D is --duration; libmosquitto binds (-A); bench sends no properties.

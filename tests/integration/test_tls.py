@@ -10,7 +10,7 @@ import tempfile
 import time
 import unittest
 
-from mqtk_testing import BrokerTestCase, free_port, tool, wait_for
+from mqtk_testing import MOSQUITTO_PUB, BrokerTestCase, free_port, tool, wait_for
 
 OPENSSL = shutil.which("openssl")
 
@@ -305,6 +305,56 @@ class TlsTest(BrokerTestCase):
                           "-m", "x", port=False)
         self.assert_tls_failure(r, f"localhost:{plain.port}", "the broker did not answer in TLS (")
         self.assertNotIn("Received PUBLISH", plain.log())
+
+    # TLS-PSK ------------------------------------------------------------------
+    def psk_broker(self):
+        psk_file = os.path.join(self.pki, "psk")
+        with open(psk_file, "w") as f:
+            f.write("lab-device:00a1b2c3d4e5f6\nother:1234\n")
+        os.chmod(psk_file, 0o644)
+        return self.extra_broker(extra_config=f"psk_hint mqtk-test\npsk_file {psk_file}\n")
+
+    def test_psk_round_trip_keeps_the_key_off_the_process_list(self):
+        b = self.psk_broker()
+        psk = ["-h", "localhost", "-p", str(b.port), "--psk", "00a1b2c3d4e5f6", "--psk-identity", "lab-device"]
+        sub = self.spawn([tool("mqtk-sub"), *psk, "-i", "psk-sub", "-t", "psk/t", "-C", "1", "-v"])
+        self.wait_subscribed(b, "psk-sub", sub)
+        with open(f"/proc/{sub.pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+        self.assertNotIn(b"00a1b2c3d4e5f6", cmdline)
+        self.assertIn(b"\0**************\0", cmdline)
+        self.assertIn(b"lab-device", cmdline)
+        r = self.run_tool("mqtk-pub", *psk, "-t", "psk/t", "-m", "over psk", "-q", "1", port=False)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(sub), (0, b"psk/t over psk\n", b""))
+        # mosquitto_pub with the same key reaches mqtk-sub too: the same bytes.
+        sub = self.spawn([tool("mqtk-sub"), *psk, "-i", "psk-sub-2", "-t", "psk/t", "-C", "1"])
+        self.wait_subscribed(b, "psk-sub-2", sub)
+        r = self.run_cmd([MOSQUITTO_PUB, *psk, "-t", "psk/t", "-m", "from mosquitto_pub"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.finish(sub), (0, b"from mosquitto_pub\n", b""))
+        # mqtk-bench (libmosquitto) takes the same flags.
+        r = self.run_tool("mqtk-bench", "pubsub", *psk, "-n", "50", "--no-sys", port=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_wrong_psk_is_named(self):
+        b = self.psk_broker()
+        endpoint = f"localhost:{b.port}"
+        conn = ["-h", "localhost", "-p", str(b.port), "-t", "psk/t", "-m", "x"]
+        for env in ({}, {"OPENSSL_CONF": self.max_tls12}):
+            for key, identity in (("00a1b2c3d4e5f7", "lab-device"), ("00a1b2c3d4e5f6", "nobody")):
+                with self.subTest(env=env, key=key, identity=identity):
+                    r = self.run_env([tool("mqtk-pub"), *conn, "--psk", key, "--psk-identity", identity], env)
+                    self.assert_tls_failure(r, endpoint, "the broker refused the pre-shared key (")
+                    self.assertTrue(r.stderr.endswith(b"; check --psk and --psk-identity\n"), r.stderr)
+                    self.assertNotIn(key.encode(), r.stderr)
+        # A certificate listener is no PSK listener, and no CA is trusted with --psk.
+        r = self.run_tool("mqtk-pub", "-h", "localhost", "--psk", "00a1b2c3d4e5f6", "--psk-identity", "lab-device",
+                          "-t", "psk/t", "-m", "x")
+        self.assert_tls_failure(r, f"localhost:{self.port}", "the broker refused the pre-shared key (it answered "
+                                "with a certificate: not a pre-shared key listener)")
+        self.assertNotIn("Received PUBLISH", b.log())
+        self.assertNotIn("Received PUBLISH", self.broker.log())
 
     def test_unusable_tls_settings_are_named_before_any_handshake(self):
         conn = ["-h", "localhost", "--cafile", self.ca, "-t", "t", "-m", "x"]

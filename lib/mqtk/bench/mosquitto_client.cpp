@@ -188,7 +188,10 @@ MosquittoClient::MosquittoClient(const ConnectionOptions& o, const std::string& 
   if (o.tls) {
     const char* cafile = o.cafile.empty() ? nullptr : o.cafile.c_str();
     const char* capath = o.capath.empty() ? nullptr : o.capath.c_str();
-    if (cafile == nullptr && capath == nullptr) {
+    if (!o.psk.empty()) {
+      // libmosquitto turns the hex into bytes as resolve()'s parse_psk does.
+      check(mosquitto_tls_psk_set(m_mosq, o.psk.c_str(), o.psk_identity.c_str(), nullptr), "--psk");
+    } else if (cafile == nullptr && capath == nullptr) {
       // mqtts:// without CA files: the system's trust store, as the
       // other tools do.
       check(mosquitto_int_option(m_mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1), "--tls-use-os-certs");

@@ -143,7 +143,7 @@ enum class Secret { none, password, url };
 
 Secret secret_of(std::string_view name)
 {
-  if (name == "-P" || name == "--pw") {
+  if (name == "-P" || name == "--pw" || name == "--psk") {
     return Secret::password;
   }
   if (name == "-L" || name == "--url") {
@@ -318,6 +318,7 @@ std::vector<SecretSpan> find_passwords(const CLI::App& app, int argc, const char
   // What CLI11 took as passwords, each of which the scan must have placed.
   std::vector<std::string> secrets;
   collect_results(app, "pw", secrets);
+  collect_results(app, "psk", secrets);
   std::vector<std::string> urls;
   collect_results(app, "url", urls);
   for (const auto& url : urls) {

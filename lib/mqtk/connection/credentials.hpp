@@ -56,9 +56,10 @@ struct SecretSpan
 // (-Psecret, --pw=secret), else the next arguments, whatever they look like.
 using OptionArity = std::function<std::optional<int>(std::string_view name)>;
 
-// Where the passwords are in argv[1 .. argc): the values of -P/--pw
-// (every one given, not only the last), the password part of -L/--url
-// values (mqtt://user:PASSWORD@host), in argument order. Stops at "--".
+// Where the passwords are in argv[1 .. argc): the values of -P/--pw and of
+// --psk (every one given, not only the last), the password part of
+// -L/--url values (mqtt://user:PASSWORD@host), in argument order. Stops at
+// "--".
 std::vector<SecretSpan> find_passwords(int argc, const char* const* argv, const OptionArity& arity);
 
 // The same, with each option's arity taken from `app` and its option

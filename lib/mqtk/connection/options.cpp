@@ -98,6 +98,11 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
     ->type_name("PROTOCOL");
   t->add_flag("--insecure", o.insecure, "Do not check the server's host name (unsafe)");
   t->add_flag("--tls-use-os-certs", o.tls_use_os_certs, "Trust the system's CA certificates");
+  t->add_option("--psk", o.psk,
+                "TLS-PSK key in hex, instead of certificates (needs --psk-identity); hidden from ps")
+    ->type_name("HEX");
+  t->add_option("--psk-identity", o.psk_identity, "TLS-PSK identity (with --psk)")
+    ->type_name("IDENTITY");
 
   auto* u = app.add_option_group("Unsupported",
                                  "Accepted for mosquitto compatibility; refused before connecting");
@@ -116,10 +121,6 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
     ->type_name("ENGINE");
   u->add_option("--tls-engine-kpass-sha1", o.tls_engine_kpass_sha1, "Engine key password (not supported)")
     ->type_name("HASH");
-  u->add_option("--psk", o.psk, "TLS-PSK key (not supported yet)")
-    ->type_name("KEY");
-  u->add_option("--psk-identity", o.psk_identity, "TLS-PSK identity (not supported yet)")
-    ->type_name("IDENTITY");
   // COMMAND NAME VALUE, or COMMAND user-property NAME VALUE: the words of
   // every -D in one list, split by parse_property_arguments().
   (flags.properties ? g : u)
@@ -192,8 +193,6 @@ void refuse_unsupported(const ConnectionOptions& o, const ConnectionFlags& flags
                        ? fmt::format("--keyform engine is not supported: {} cannot load an OpenSSL engine", engine)
                        : fmt::format("--keyform: unknown key form '{}' (expected pem)", o.keyform));
   }
-  refuse(!o.psk.empty(), "--psk", "TLS-PSK is not implemented in this version");
-  refuse(!o.psk_identity.empty(), "--psk-identity", "TLS-PSK is not implemented in this version");
   refuse(!flags.properties && !o.properties.empty(), flags.short_property ? "-D/--property" : "--property",
          fmt::format("{} sends no MQTT 5 properties", engine));
 }
@@ -219,6 +218,36 @@ void check_readable(const std::string& path, std::string_view flag, bool directo
   if (::access(path.c_str(), directory ? R_OK | X_OK : R_OK) != 0) {
     throw unreadable();
   }
+}
+
+// --psk and --psk-identity: both or neither, as mosquitto; and, since the
+// key then authenticates the broker, no CA to trust and no certificate.
+void resolve_psk(ConnectionOptions& o)
+{
+  if (o.psk.empty() && o.psk_identity.empty()) {
+    return;
+  }
+  if (o.psk.empty()) {
+    throw UsageError("--psk-identity needs --psk (the key in hex)");
+  }
+  if (o.psk_identity.empty()) {
+    throw UsageError("--psk needs --psk-identity (the identity the broker knows the key by)");
+  }
+  if (o.psk_identity.size() > 255) {
+    throw UsageError("--psk-identity: longer than OpenSSL's 255 bytes");
+  }
+  if (!o.cafile.empty() || !o.capath.empty() || o.tls_use_os_certs) {
+    throw UsageError("--psk cannot be used with --cafile, --capath or --tls-use-os-certs: the pre-shared key "
+                     "authenticates the broker, no CA does");
+  }
+  if (!o.cert.empty()) {
+    throw UsageError("--psk cannot be used with --cert and --key: a pre-shared key connection has no certificates");
+  }
+  if (!o.tls) {
+    throw UsageError(fmt::format("--psk needs TLS, not {} (use mqtts:// or wss://, or leave -L out)",
+                                 o.url.substr(0, o.url.find(':'))));
+  }
+  o.psk_key = parse_psk(o.psk);
 }
 
 std::string default_client_id(std::string_view tool)
@@ -257,8 +286,8 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
     url_password = std::move(url.password);
     o.ws_path = url.path;
     o.url_topic = url.topic;
-  } else if (!o.cafile.empty() || !o.capath.empty() || o.tls_use_os_certs) {
-    // mosquitto: giving CA certificates turns TLS on.
+  } else if (!o.cafile.empty() || !o.capath.empty() || o.tls_use_os_certs || !o.psk.empty()) {
+    // mosquitto: giving CA certificates or a pre-shared key turns TLS on.
     o.transport = Transport::mqtts;
   }
   o.tls = is_tls(o.transport);
@@ -316,10 +345,54 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
   if ((!o.cert.empty()) != (!o.key.empty())) {
     throw UsageError("--cert and --key must be given together");
   }
+  resolve_psk(o);
   check_readable(o.cafile, "--cafile", false);
   check_readable(o.capath, "--capath", true);
   check_readable(o.cert, "--cert", false);
   check_readable(o.key, "--key", false);
+}
+
+std::string parse_psk(std::string_view hex)
+{
+  if (hex.empty()) {
+    throw UsageError("--psk: empty key (give the key in hex, as in the broker's psk_file)");
+  }
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  };
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    if (digit(hex[i]) < 0) {
+      throw UsageError(fmt::format("--psk: character {} of the key is not a hex digit (0-9, a-f)", i + 1));
+    }
+  }
+  std::string key;
+  std::size_t zero_pairs = 0;
+  while (2 * zero_pairs + 1 < hex.size() && hex.substr(2 * zero_pairs, 2) == "00") {
+    ++zero_pairs;
+  }
+  key.assign(zero_pairs, '\0');
+  std::string_view rest = hex.substr(std::min(hex.find_first_not_of('0'), hex.size()));
+  std::size_t i = 0;
+  if (rest.size() % 2 == 1) {
+    key.push_back(static_cast<char>(digit(rest[0])));
+    i = 1;
+  }
+  for (; i < rest.size(); i += 2) {
+    key.push_back(static_cast<char>(digit(rest[i]) * 16 + digit(rest[i + 1])));
+  }
+  if (key.size() > 512) {
+    throw UsageError(fmt::format("--psk: the key has {} bytes; OpenSSL takes at most 512", key.size()));
+  }
+  return key;
 }
 
 std::string endpoint_text(const ConnectionOptions& o)

@@ -57,6 +57,9 @@ struct ConnectionOptions
   std::string tls_alpn;
   bool insecure = false;
   bool tls_use_os_certs = false;
+  std::string psk;          // --psk as typed (hex); blanked in argv like -P
+  std::string psk_identity; // --psk-identity
+  std::string psk_key;      // --psk's bytes, filled by resolve()
 
   // Accepted for mosquitto compatibility, refused by check_supported().
   std::string bind_address;
@@ -64,8 +67,6 @@ struct ConnectionOptions
   std::string proxy;
   std::string tls_engine;
   std::string tls_engine_kpass_sha1;
-  std::string psk;
-  std::string psk_identity;
   std::vector<std::string> properties; // the words of every -D, see property_set
 
   // Filled by resolve():
@@ -112,6 +113,15 @@ int parse_protocol_version(std::string_view text);
 // Parses -x: 0..4294967294 seconds, or -1, 4294967295, "∞" for never.
 // Throws UsageError.
 std::uint32_t parse_session_expiry(std::string_view text);
+
+// The bytes of a TLS-PSK key given in hex (--psk), as mosquitto's clients
+// and broker turn it into bytes (so that the same text gives the same key
+// on both sides): each leading "00" pair is a zero byte, the rest is the
+// number's big-endian bytes (an odd number of digits takes a leading 0).
+// Throws UsageError: empty, a character that is not a hex digit (named with
+// its position, the key itself never shown), longer than OpenSSL's 512
+// bytes.
+std::string parse_psk(std::string_view hex);
 
 // "host:port" for messages, with IPv6 hosts in brackets.
 std::string endpoint_text(const ConnectionOptions& options);

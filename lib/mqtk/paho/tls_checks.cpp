@@ -297,6 +297,11 @@ void record_connect_failure(SSL* ssl, const char* hostname, unsigned long error,
     return;
   }
   if (long result = SSL_get_verify_result(ssl); result != X509_V_OK) {
+    if (failure.psk) {
+      // No CA is trusted with a pre-shared key.
+      failure.record(TlsCheck::psk, "it answered with a certificate: not a pre-shared key listener");
+      return;
+    }
     record_verify_result(ssl, result, failure);
     return;
   }

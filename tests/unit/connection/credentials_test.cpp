@@ -186,6 +186,28 @@ TEST_CASE("credentials: the tools' own options, checked against CLI11's parse")
   }
 }
 
+TEST_CASE("credentials: the --psk key is found and blanked like -P")
+{
+  for (const Words& words : {Words{"--psk", "00aa11", "--psk-identity", "me", "-t", "a", "-m", "x"},
+                             Words{"-t", "a", "--psk=00aa11", "--psk-identity=me", "-n"}}) {
+    CLI::App app;
+    app.set_help_flag("--help");
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    mqtk::PubOptions pub;
+    mqtk::add_pub_options(app, pub);
+    Argv a(words);
+    REQUIRE_NOTHROW(app.parse(a.argc(), a.argv()));
+    const auto spans = mqtk::find_passwords(app, a.argc(), a.argv());
+    REQUIRE(spans.size() == 1);
+    mqtk::blank_passwords(a.argv(), spans);
+    for (int i = 1; i < a.argc(); ++i) {
+      CHECK(a.shown(i).find("00aa11") == std::string::npos);
+    }
+    CHECK(pub.connection.psk == "00aa11");
+    CHECK(pub.connection.psk_identity == "me"); // the identity is no secret
+  }
+}
+
 TEST_CASE("credentials: a password the scan misses is found by its text")
 {
   CLI::App app;

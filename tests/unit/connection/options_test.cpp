@@ -202,6 +202,45 @@ TEST_CASE("resolve: --cafile turns TLS on with port 8883")
   CHECK(o.port == 8883);
 }
 
+TEST_CASE("resolve: --psk and --psk-identity")
+{
+  CHECK(pub_error("-t a -m x --psk 00ff --psk-identity me") == "");
+  CHECK(pub_error("-t a -m x --psk 00ff") == "--psk needs --psk-identity (the identity the broker knows the key by)");
+  CHECK(pub_error("-t a -m x --psk-identity me") == "--psk-identity needs --psk (the key in hex)");
+  CHECK(pub_error("-t a -m x --psk 0g --psk-identity me")
+        == "--psk: character 2 of the key is not a hex digit (0-9, a-f)");
+  CHECK(contains(pub_error("-t a -m x --psk 00ff --psk-identity me --cafile /dev/null"),
+                 "--psk cannot be used with --cafile, --capath or --tls-use-os-certs"));
+  CHECK(contains(pub_error("-t a -m x --psk 00ff --psk-identity me --tls-use-os-certs"), "--tls-use-os-certs"));
+  CHECK(contains(pub_error("-t a -m x --psk 00ff --psk-identity me --cert /dev/null --key /dev/null"),
+                 "--cert and --key"));
+  CHECK(pub_error("-L mqtt://h/t -m x --psk 00ff --psk-identity me")
+        == "--psk needs TLS, not mqtt (use mqtts:// or wss://, or leave -L out)");
+  CHECK(contains(pub_error("-t a -m x --psk 00ff --psk-identity " + std::string(256, 'i')), "255 bytes"));
+  CHECK(contains(pub_error("-t a -m x --psk " + std::string(1026, 'a') + " --psk-identity me"), "at most 512"));
+
+  PubCli cli("-t a -m x --psk 0A0b --psk-identity me");
+  mqtk::resolve(cli.o.connection, "mqtk-pub");
+  CHECK(cli.o.connection.tls); // a key turns TLS on, port 8883, as in mosquitto
+  CHECK(cli.o.connection.port == 8883);
+  CHECK(cli.o.connection.psk_key == std::string("\x0a\x0b", 2));
+}
+
+TEST_CASE("parse_psk: the bytes mosquitto makes of the same hex")
+{
+  using mqtk::parse_psk;
+  CHECK(parse_psk("00ff") == std::string("\x00\xff", 2));
+  CHECK(parse_psk("ABcd") == "\xab\xcd");
+  CHECK(parse_psk("abc") == std::string("\x0a\xbc", 2)); // an odd length takes a leading 0
+  CHECK(parse_psk("000abc") == std::string("\x00\x0a\xbc", 3));
+  CHECK(parse_psk("0000") == std::string(2, '\0'));
+  CHECK(parse_psk("000") == std::string(1, '\0')); // as mosquitto__hex2bin: one leading pair, then the value 0
+  CHECK(parse_psk("0a00") == std::string("\x0a\x00", 2));
+  CHECK(parse_psk(std::string(1024, 'f')).size() == 512);
+  CHECK(contains(usage_error([] { parse_psk(""); }), "empty key"));
+  CHECK(usage_error([] { parse_psk("12-4"); }) == "--psk: character 3 of the key is not a hex digit (0-9, a-f)");
+}
+
 TEST_CASE("resolve: TLS files must be readable, checked before connecting")
 {
   CHECK(pub_error("-t a -m x --cafile /nonexistent/ca.pem")
@@ -267,7 +306,7 @@ TEST_CASE("resolve: the password never appears in an error")
 TEST_CASE("unsupported flags are refused with 'not supported'")
 {
   for (const char* args : {"-A 127.0.0.1", "--unix /tmp/sock", "--proxy socks5h://h:1080", "--tls-engine e",
-                           "--tls-engine-kpass-sha1 abc", "--keyform engine", "--psk 00ff", "--psk-identity me"}) {
+                           "--tls-engine-kpass-sha1 abc", "--keyform engine"}) {
     CAPTURE(args);
     auto e = pub_error(std::string("-t a -m x ") + args);
     CHECK(contains(e, "not supported"));
