@@ -29,6 +29,7 @@ EXPECTED_ROWS = {
     "sink_where_json", "publ_fields_where", "pub_json_lines",
     "retain_clear_50k", "retain_clear_200k", "plot_1k_cpu",
     "bench_saturate_qos0", "bench_cpu_per_msg", "bench_conn_10k",
+    "tls_pub_oneshot", "tls_pub_lines", "tls_sub_sink",
 }
 # Rows that compare mqtk with itself (filter options against none).
 FILTER_ROWS = {"sink_where_json", "publ_fields_where"}

@@ -31,7 +31,8 @@
 //    kernel has (up to `capacity` bytes) into a buffer kept for that socket;
 //    the following ones are served from it, and poll() reports the socket
 //    readable while it holds bytes; close() drops them. TLS reads go through
-//    OpenSSL's read() and are not buffered.
+//    OpenSSL's read() and are not buffered here: OpenSSL reads ahead itself
+//    (tls_read_ahead.hpp).
 //  - A write check per packet (poll). Before each packet it reads, Paho
 //    polls for output with a zero timeout (Socket_getReadySocket:
 //    poll(fds_write, n, 0); isReady() wants POLLOUT). For a socket it has

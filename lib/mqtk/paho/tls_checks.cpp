@@ -1,6 +1,9 @@
 #include "mqtk/paho/tls_checks.hpp"
 
 #include "mqtk/paho/tls_failure.hpp"
+#if !MQTK_STOCK_PAHO
+#include "mqtk/paho/tls_read_ahead.hpp"
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -368,7 +371,12 @@ int __wrap_SSLSocket_connect(SSL* ssl, int socket, const char* hostname, int ver
 
 int __wrap_SSL_read(SSL* ssl, void* buffer, int length)
 {
-  const int rc = __real_SSL_read(ssl, buffer, length);
+  int rc = __real_SSL_read(ssl, buffer, length);
+#if !MQTK_STOCK_PAHO
+  if (rc > 0 && rc < length) {
+    rc = mqtk::tls_read_ahead_fill(ssl, buffer, rc, length);
+  }
+#endif
   if (rc <= 0 && SSL_get_error(ssl, rc) == SSL_ERROR_SSL) {
     if (auto* failure = static_cast<TlsFailure*>(SSL_get_ex_data(ssl, failure_slot()))) {
       try {
