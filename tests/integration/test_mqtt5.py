@@ -3,7 +3,9 @@ arrives as mosquitto_sub -F prints it (the oracle), mqtk-sub prints a
 message's properties as mosquitto_sub does (-F %A %C %D %E %F %P %R %S) and
 in -j; a subscription identifier, a will's properties and a connect
 maximum packet size reach the broker; a topic alias stream arrives whole; a
-request/response responder through --exec and its MQTT_* variables."""
+request/response responder through --exec and its MQTT_* variables; a
+SUBACK refusing one filter (mosquitto's dynamic security plugin) named with
+its reason; expressions reading properties; shared subscriptions."""
 
 import json
 import os
@@ -13,6 +15,7 @@ import unittest
 from mqtk_testing import MOSQUITTO_SUB, TIMEOUT, BrokerTestCase, tool, wait_for
 
 MOSQUITTO_PUB = "mosquitto_pub"
+DYNSEC = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
 
 PROPERTIES = ["-D", "publish", "content-type", "text/plain",
               "-D", "publish", "response-topic", "re/sp",
@@ -182,6 +185,88 @@ class Mqtt5Test(BrokerTestCase):
         code, out, err = self.finish(sub)
         self.assertEqual((code, err), (0, b""))
         self.assertEqual(sorted(out.splitlines()), [b"[unset]", b"got x"])
+
+    def test_a_suback_refusing_one_filter_names_it_with_its_reason(self):
+        # mosquitto's acl_file never refuses a SUBSCRIBE; its dynamic
+        # security plugin does, per filter.
+        config = os.path.join(self.broker.dir, "dynsec.json")
+        with open(config, "w") as f:
+            json.dump({"defaultACLAccess": {"publishClientSend": True, "publishClientReceive": True,
+                                            "subscribe": True, "unsubscribe": True},
+                       "clients": [], "anonymousGroup": "anon",
+                       "groups": [{"groupname": "anon", "roles": [{"rolename": "student"}], "clients": []}],
+                       "roles": [{"rolename": "student", "acls": [
+                           {"acltype": "subscribePattern", "topic": "exam/#", "priority": 0, "allow": False}]}]}, f)
+        broker = self.extra_broker(extra_config=f"plugin {DYNSEC}\nplugin_opt_config_file {config}")
+        for version, why in [("5", "'exam/answers': Not authorized (reason code 135)"),
+                             ("311", "'exam/answers' (reason code 128)")]:
+            with self.subTest(version=version):
+                client_id = f"refused-{version}"
+                sub = self.spawn([tool("mqtk-sub"), "-p", str(broker.port), "-i", client_id, "-V", version,
+                                  "-t", "exam/answers", "-t", "lab/t", "-C", "1", "-v"])
+                self.wait_subscribed(broker, client_id, sub)
+                r = self.run_tool("mqtk-pub", "-p", str(broker.port), "-t", "lab/t", "-m", "ok", port=False)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(self.finish(sub),
+                                 (0, b"lab/t ok\n", f"mqtk-sub: broker refused the subscription to {why}\n".encode()))
+                # Every filter refused: exit 1 (mosquitto_sub: 0).
+                r = self.run_tool("mqtk-sub", "-p", str(broker.port), "-V", version, "-t", "exam/answers",
+                                  port=False)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertEqual(r.stderr, f"mqtk-sub: broker refused the subscription to {why}\n"
+                                           "mqtk-sub: every subscription was refused\n".encode())
+
+    def test_expressions_read_properties(self):
+        # A property in --where means MQTT 5 without -V, as -D does.
+        sub = self.spawn_sub("-t", "ex/#", "-C", "2", "-v",
+                             "--where", 'user_property("unit") == "celsius" or content_type == "text/csv"')
+        for args in (["-t", "ex/a", "-m", "1", "-D", "publish", "user-property", "unit", "kelvin"],
+                     ["-t", "ex/b", "-m", "2", "-D", "publish", "user-property", "unit", "celsius"],
+                     ["-t", "ex/c", "-m", "3"],
+                     ["-t", "ex/d", "-m", "4", "-D", "publish", "content-type", "text/csv"]):
+            self.assertEqual(self.run_tool("mqtk-pub", *args).returncode, 0)
+        self.assertEqual(self.finish(sub), (0, b"ex/b 2\nex/d 4\n", b""))
+        for flag, extra in (("--where", []), ("--alert-when", ["--alert-topic", "al"])):
+            with self.subTest(flag=flag):
+                r = self.run_tool("mqtk-sub", "-t", "ex/#", "-V", "311", flag, "exists(response_topic)", *extra)
+                self.assert_usage_error(r, f"{flag}: the expression reads an MQTT 5 property", "-V 311")
+        self.assert_usage_error(self.run_tool("mqtk-sub", "-t", "a", "--where", "user_property(unit)"),
+                                "--where: user_property() takes a quoted name")
+
+    def test_shared_subscriptions(self):
+        outs, procs = [], []
+        for n in range(2):
+            path = os.path.join(self.broker.dir, f"member-{n}.out")
+            outs.append(path)
+            with open(path, "wb") as out:
+                p = self.spawn([tool("mqtk-sub"), "-p", self.port, "-i", f"member-{n}", "-t", "$share/grp/sh/#",
+                                "-q", "1", "-v"], stdout=out)
+            self.wait_subscribed(self.broker, f"member-{n}", p)
+            procs.append(p)
+        lines = "".join(f"{n}\n" for n in range(40)).encode()
+        r = self.run_tool("mqtk-pub", "-t", "sh/n", "-l", "-q", "1", input=lines)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def received():
+            got = []
+            for path in outs:
+                with open(path, "rb") as f:
+                    got += [line.split()[1] for line in f.read().splitlines()]
+            return got
+        wait_for(lambda: len(received()) >= 40, what="40 messages across the group")
+        for p in procs:
+            p.send_signal(signal.SIGINT)
+            self.assertEqual(self.finish(p), (0, None, b""))
+        # Each message went to one member of the group, and both had some.
+        self.assertEqual(sorted(received(), key=int), [str(n).encode() for n in range(40)])
+        self.assertTrue(all(os.path.getsize(path) > 0 for path in outs))
+        for filt, needle in [("$share//a", "the group name is empty"), ("$share/g", "no topic filter after"),
+                             ("$share/g+/a", "may not contain '+' or '#'")]:
+            with self.subTest(filter=filt):
+                self.assert_usage_error(self.run_tool("mqtk-sub", "-t", filt), f"-t: invalid shared subscription '{filt}'",
+                                        needle)
+        self.assert_usage_error(self.run_tool("mqtk-sub", "-V", "5", "--no-local", "-t", "$share/g/a"),
+                                "--no-local cannot be used with the shared subscription")
 
 
 if __name__ == "__main__":

@@ -189,10 +189,11 @@ class RetainClearTest(BrokerTestCase):
         lines = [json.loads(line) for line in r.stdout.splitlines()]
         self.assertEqual([l["topic"] for l in lines if "topic" in l], ["a"])
         self.assertIn("$SYS/broker/version", self.retained_now("$SYS/#", broker))
-        for filt in ("$SYS/#", "$share/g/x"):
+        for filt, why in (("$SYS/#", "names topics beginning with '$'"),
+                          ("$share/g/x", "is a shared subscription, which the broker sends no retained messages")):
             with self.subTest(filter=filt):
                 r = self.clear("-t", filt, port=broker.port)
-                self.assert_usage_error(r, f"'{filt}' names topics beginning with '$'")
+                self.assert_usage_error(r, f"'{filt}' {why}")
 
     def test_where_clears_only_matching_payloads(self):
         self.retain([("s/1", b'{"v":1}'), ("s/2", b'{"v":9}'), ("s/3", b"not json"), ("s/4", b'{"v":7}')])

@@ -1231,6 +1231,11 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
   return outcome.granted;
 }
 
+std::string Connection::reason_name(int code) const
+{
+  return m_impl->reason_text(code);
+}
+
 void Connection::unsubscribe(const std::vector<std::string>& filters,
                              std::optional<std::chrono::steady_clock::time_point> deadline)
 {

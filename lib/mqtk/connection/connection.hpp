@@ -107,6 +107,10 @@ public:
   std::vector<int> subscribe(const std::vector<std::string>& filters, int qos, Deadline deadline = {},
                              const SubscriptionOptions& subscription = {});
 
+  // The name of an MQTT 5 reason code ("Not authorized" for 135), "" when
+  // unknown.
+  std::string reason_name(int code) const;
+
   // Unsubscribes and waits for UNSUBACK. Throws Error; past `deadline` as
   // subscribe() does.
   void unsubscribe(const std::vector<std::string>& filters, Deadline deadline = {});

@@ -57,9 +57,33 @@ void validate_publish_topic(std::string_view topic, std::string_view option)
   }
 }
 
+bool is_shared_subscription(std::string_view filter) noexcept
+{
+  return filter.starts_with("$share/");
+}
+
 void validate_topic_filter(std::string_view filter, std::string_view option)
 {
   check_common(filter, option, "topic filter");
+  if (is_shared_subscription(filter)) {
+    const std::string_view rest = filter.substr(7);
+    const std::size_t slash = rest.find('/');
+    const std::string_view group = rest.substr(0, slash);
+    if (group.empty()) {
+      throw UsageError(fmt::format("{}: invalid shared subscription '{}': the group name is empty "
+                                   "(write $share/GROUP/FILTER)", option, filter));
+    }
+    if (group.find_first_of("+#") != std::string_view::npos) {
+      throw UsageError(fmt::format("{}: invalid shared subscription '{}': the group name '{}' may not contain "
+                                   "'+' or '#'", option, filter, group));
+    }
+    if (slash == std::string_view::npos || slash + 1 == rest.size()) {
+      throw UsageError(fmt::format("{}: invalid shared subscription '{}': no topic filter after the group name "
+                                   "(write $share/GROUP/FILTER)", option, filter));
+    }
+    // The filter after the group follows the usual rules (positions are
+    // counted in the whole text).
+  }
   for (std::size_t i = 0; i < filter.size(); ++i) {
     char c = filter[i];
     bool starts_level = i == 0 || filter[i - 1] == '/';

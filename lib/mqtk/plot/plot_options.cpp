@@ -3,6 +3,7 @@
 
 #include "mqtk/process/error.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <CLI/CLI.hpp>
@@ -96,6 +97,12 @@ PlotExpressions PlotExpressions::compile(const PlotOptions& o)
     throw UsageError(fmt::format("--plot: at most {} expressions, not {}", SeriesWindow::max_series, p.m_texts.size()));
   }
   return p;
+}
+
+bool PlotExpressions::uses_properties() const noexcept
+{
+  return std::any_of(m_expressions.begin(), m_expressions.end(),
+                     [](const FilterExpression& e) { return e.uses_properties(); });
 }
 
 std::size_t PlotExpressions::record(const MessageView& message, SeriesWindow& window,

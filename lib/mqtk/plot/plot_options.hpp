@@ -50,6 +50,8 @@ public:
   static PlotExpressions compile(const PlotOptions& options);
 
   const std::vector<std::string>& texts() const noexcept { return m_texts; }
+  // Whether an expression reads an MQTT 5 property.
+  bool uses_properties() const noexcept;
 
   // Adds the message's value of each expression to `window` at `t`: a
   // number as it is, a boolean as 1 or 0; anything else (a missing field, a

@@ -70,6 +70,7 @@ public:
 
   // The alert condition (its text() goes into the default alert object).
   const FilterExpression& when() const noexcept { return m_when; }
+  const std::optional<FilterExpression>& rearm() const noexcept { return m_rearm; }
 
 private:
   FilterExpression m_when;

@@ -91,6 +91,68 @@ FieldValue from_number(double d) noexcept
   return v;
 }
 
+// The MQTT 5 properties an expression names, as in -j's "properties".
+enum class MessageProperty : std::uint32_t {
+  content_type, response_topic, correlation_data, message_expiry_interval, payload_format_indicator,
+};
+
+std::optional<std::uint32_t> property_index(std::string_view word) noexcept
+{
+  static constexpr std::pair<std::string_view, MessageProperty> names[] = {
+    {"content_type", MessageProperty::content_type},
+    {"response_topic", MessageProperty::response_topic},
+    {"correlation_data", MessageProperty::correlation_data},
+    {"message_expiry_interval", MessageProperty::message_expiry_interval},
+    {"payload_format_indicator", MessageProperty::payload_format_indicator},
+  };
+  for (const auto& [name, property] : names) {
+    if (word == name) {
+      return static_cast<std::uint32_t>(property);
+    }
+  }
+  return std::nullopt;
+}
+
+FieldValue from_text(std::string_view text) noexcept
+{
+  FieldValue v;
+  v.kind = FieldValue::Kind::string;
+  v.text = text;
+  return v;
+}
+
+// A property of the message, undefined when it has none.
+FieldValue property_value(const MessageProperties* p, MessageProperty which) noexcept
+{
+  if (p == nullptr) {
+    return {};
+  }
+  auto text = [](const std::optional<std::string_view>& t) { return t ? from_text(*t) : FieldValue{}; };
+  switch (which) {
+  case MessageProperty::content_type: return text(p->content_type);
+  case MessageProperty::response_topic: return text(p->response_topic);
+  case MessageProperty::correlation_data: return text(p->correlation_data);
+  case MessageProperty::message_expiry_interval:
+    return p->message_expiry ? from_number(*p->message_expiry) : FieldValue{};
+  case MessageProperty::payload_format_indicator:
+    return p->payload_format ? from_number(*p->payload_format) : FieldValue{};
+  }
+  return {};
+}
+
+// The first user property called name (names may repeat), or undefined.
+FieldValue user_property_value(const MessageProperties* p, std::string_view name) noexcept
+{
+  if (p != nullptr) {
+    for (const auto& [key, value] : p->user) {
+      if (key == name) {
+        return from_text(value);
+      }
+    }
+  }
+  return {};
+}
+
 bool is_null_or_boolean(const FieldValue& v) noexcept
 {
   return v.kind == Kind::null || v.kind == Kind::boolean;
@@ -495,8 +557,10 @@ private:
       emit(Op::push_qos, 0, 1);
     } else if (word == "retain") {
       emit(Op::push_retain, 0, 1);
+    } else if (auto property = property_index(word)) {
+      emit(Op::push_property, *property, 1);
     } else if (word == "abs" || word == "sqrt" || word == "min" || word == "max" ||
-               word == "exists") {
+               word == "exists" || word == "user_property") {
       parse_call(word, pos);
       return;
     } else {
@@ -505,7 +569,8 @@ private:
         ++after;
       }
       if (after < m_src.size() && m_src[after] == '(') {
-        fail("unknown function '" + std::string(word) + "' (known: abs, sqrt, min, max, exists)",
+        fail("unknown function '" + std::string(word) +
+               "' (known: abs, sqrt, min, max, exists, user_property)",
              pos);
       }
       fail("unknown name '" + std::string(word) +
@@ -521,14 +586,31 @@ private:
     next();
     DepthGuard guard(*this, m_tok.pos);
     expect(Tok::lparen, ("'(' after '" + fn + "'").c_str());
+    if (fn == "user_property") {
+      if (m_tok.kind != Tok::string) {
+        fail("user_property() takes a quoted name such as \"unit\"", m_tok.pos);
+      }
+      emit(Op::push_user_property,
+           add_constant({Kind::string, false, 0.0, std::move(m_tok.text)}), 1);
+      next();
+      expect(Tok::rparen, "')' after the name");
+      return;
+    }
     if (fn == "exists") {
+      // A property or user property: whether the message has it.
+      if ((m_tok.kind == Tok::name && (property_index(name()) || name() == "user_property"))) {
+        parse_name();
+        emit(Op::defined, 0, 0);
+        expect(Tok::rparen, "')' after the property");
+        return;
+      }
       JsonPath path;
       if (m_tok.kind == Tok::path) {
         path = std::move(m_tok.path);
       } else if (m_tok.kind == Tok::name && name() == "payload") {
         path.text = "payload";
       } else {
-        fail("exists() takes a path such as .x", m_tok.pos);
+        fail("exists() takes a path such as .x or a property such as content_type", m_tok.pos);
       }
       next();
       expect(Tok::rparen, "')' after the path");
@@ -678,6 +760,17 @@ FieldValue FilterExpression::evaluate(PayloadValue& payload) const noexcept
     case Op::push_qos: stack[sp++] = from_number(payload.message().qos); break;
     case Op::push_retain: stack[sp++] = from_bool(payload.message().retain); break;
     case Op::exists: stack[sp++] = from_bool(payload.exists(m_paths[in.arg])); break;
+    case Op::push_property:
+      stack[sp++] = property_value(payload.message().properties, static_cast<MessageProperty>(in.arg));
+      break;
+    case Op::push_user_property:
+      stack[sp++] = user_property_value(payload.message().properties, m_constants[in.arg].text);
+      break;
+    case Op::defined: {
+      FieldValue& v = stack[sp - 1];
+      v = from_bool(v.kind != Kind::undefined);
+      break;
+    }
     case Op::negate: {
       FieldValue& v = stack[sp - 1];
       v = v.kind == Kind::number ? from_number(-v.number) : FieldValue{};
@@ -780,6 +873,13 @@ FieldValue FilterExpression::evaluate(PayloadValue& payload) const noexcept
 bool FilterExpression::matches(PayloadValue& payload) const noexcept
 {
   return truth(evaluate(payload)) == Truth::yes;
+}
+
+bool FilterExpression::uses_properties() const noexcept
+{
+  return std::any_of(m_code.begin(), m_code.end(), [](const Instruction& in) {
+    return in.op == Op::push_property || in.op == Op::push_user_property;
+  });
 }
 
 bool FilterExpression::matches(const MessageView& message) const noexcept

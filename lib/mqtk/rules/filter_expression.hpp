@@ -36,6 +36,9 @@ public:
   // result's views live as long as payload and this expression.
   FieldValue evaluate(PayloadValue& payload) const noexcept;
 
+  // Whether it reads an MQTT 5 property (content_type, user_property("x"), ...).
+  bool uses_properties() const noexcept;
+
   // The source text as given to parse().
   const std::string& text() const noexcept { return m_text; }
 
@@ -47,6 +50,7 @@ private:
 
   enum class Op : std::uint8_t {
     push_constant, push_path, push_topic, push_qos, push_retain, exists,
+    push_property, push_user_property, defined,
     negate, add, subtract, multiply, divide,
     equal, not_equal, less, less_equal, greater, greater_equal,
     logical_not, and_jump, and_combine, or_jump, or_combine,
@@ -56,7 +60,7 @@ private:
   struct Instruction
   {
     Op op;
-    std::uint32_t arg; // constant or path index, jump target, argument count
+    std::uint32_t arg; // constant, path or property index, jump target, argument count
   };
 
   struct Constant

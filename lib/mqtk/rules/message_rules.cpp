@@ -81,6 +81,12 @@ MessageRules MessageRules::compile(const RuleOptions& o, bool alerts_run_command
   return rules;
 }
 
+bool MessageRules::uses_properties() const noexcept
+{
+  return (m_where && m_where->uses_properties())
+         || (m_alert && (m_alert->when().uses_properties() || (m_alert->rearm() && m_alert->rearm()->uses_properties())));
+}
+
 void MessageRules::report(std::string_view tool) const
 {
   if (rate_dropped() > 0) {

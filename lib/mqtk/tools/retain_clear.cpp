@@ -94,6 +94,10 @@ void validate(RetainClearOptions& o)
   }
   for (const auto& filter : o.topics) {
     validate_topic_filter(filter, "-t");
+    if (is_shared_subscription(filter)) {
+      throw UsageError(fmt::format("-t: '{}' is a shared subscription, which the broker sends no retained "
+                                   "messages: give the filter without $share/GROUP/", filter));
+    }
     if (filter.front() == '$') {
       throw UsageError(fmt::format("-t: '{}' names topics beginning with '$' (the broker's own, such as "
                                    "$SYS), which mqtk-retain-clear never clears",

@@ -119,6 +119,10 @@ void validate(SubOptions& o)
   }
   for (const auto& t : o.filter_out) {
     validate_topic_filter(t, "-T");
+    if (is_shared_subscription(t)) {
+      throw UsageError(fmt::format("-T: '{}' is a shared subscription; -T takes the filter messages' topics are "
+                                   "matched against (without $share/GROUP/)", t));
+    }
   }
   for (const auto& t : o.unsubscribe) {
     validate_topic_filter(t, "-U");
@@ -133,6 +137,14 @@ void validate(SubOptions& o)
     throw UsageError(fmt::format("{}: a subscription option of MQTT 5: give -V 5",
                                  o.no_local ? "--no-local" : o.retain_as_published ? "--retain-as-published"
                                                                                      : "--retain-handling"));
+  }
+  if (o.no_local) {
+    for (const auto& t : o.topics) {
+      if (is_shared_subscription(t)) {
+        throw UsageError(fmt::format("--no-local cannot be used with the shared subscription '{}' (MQTT 5 forbids "
+                                     "it; the broker would close the connection)", t));
+      }
+    }
   }
   if (o.retain_handling == 2 && o.retained_only) {
     throw UsageError("--retain-handling 2 and --retained-only: with no retained messages sent, nothing would print");
@@ -661,14 +673,30 @@ void write_svg(const SubOptions& o, Subscriber& subscriber)
 int run_sub(SubOptions& o)
 {
   StopSignals stop;
-  resolve(o.connection, "mqtk-sub");
-  validate(o);
   if (o.rules.alert_when && !o.rules.alert_topic && o.exec_on != "alert") {
     throw UsageError("--alert-when needs --alert-topic (where to publish the alerts), or --exec-on alert with "
                      "--exec (the command each alert runs)");
   }
+  // Compiled first: an expression reading a property means MQTT 5, as -D does.
   MessageRules rules = MessageRules::compile(o.rules, o.exec_on == "alert");
   PlotExpressions plot = PlotExpressions::compile(o.plot);
+  if (rules.uses_properties() || plot.uses_properties()) {
+    std::string_view flag = "--plot";
+    for (auto [text, name] : {std::pair{&o.rules.rearm, "--rearm"}, {&o.rules.alert_when, "--alert-when"},
+                              {&o.rules.where, "--where"}}) {
+      if (*text && FilterExpression::parse(**text, name).uses_properties()) {
+        flag = name;
+      }
+    }
+    if (o.connection.protocol_version.empty()) {
+      o.connection.protocol_version = "5";
+    } else if (parse_protocol_version(o.connection.protocol_version) != 5) {
+      throw UsageError(fmt::format("{}: the expression reads an MQTT 5 property; messages carry none at -V {} "
+                                   "(leave -V out or give -V 5)", flag, o.connection.protocol_version));
+    }
+  }
+  resolve(o.connection, "mqtk-sub");
+  validate(o);
   validate_plot_output(o);
   const bool live_chart = o.plot.active() && ::isatty(1) != 0;
   OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty, !o.no_eol)
@@ -725,8 +753,10 @@ int run_sub(SubOptions& o)
       if (granted[i] >= 0x80) {
         ++refused;
         if (!o.connection.quiet) {
-          fmt::print(stderr, "mqtk-sub: broker refused the subscription to '{}' (reason code {})\n", o.topics[i],
-                     granted[i]);
+          // At MQTT 3.1.1 the SUBACK says only "failure" (128).
+          std::string why = o.connection.mqtt_version == 5 ? connection.reason_name(granted[i]) : "";
+          fmt::print(stderr, "mqtk-sub: broker refused the subscription to '{}'{}{} (reason code {})\n", o.topics[i],
+                     why.empty() ? "" : ": ", why, granted[i]);
         }
       }
     }

@@ -85,6 +85,26 @@ TEST_CASE("topic filters: misplaced wildcards, empty and NUL are refused")
   CHECK(filter_error(std::string(65536, 'a')) != "");
 }
 
+TEST_CASE("topic filters: shared subscriptions need a group and a filter")
+{
+  for (const char* f : {"$share/g/#", "$share/group-1/lab/+/accel", "$share/g/a/b", "$share"}) {
+    CAPTURE(f);
+    CHECK(filter_error(f) == "");
+  }
+  CHECK(mqtk::is_shared_subscription("$share/g/a"));
+  CHECK_FALSE(mqtk::is_shared_subscription("$share"));
+  CHECK_FALSE(mqtk::is_shared_subscription("a/$share/g"));
+  CHECK(filter_error("$share//a") ==
+        "-t: invalid shared subscription '$share//a': the group name is empty (write $share/GROUP/FILTER)");
+  CHECK(filter_error("$share/g") ==
+        "-t: invalid shared subscription '$share/g': no topic filter after the group name (write $share/GROUP/FILTER)");
+  CHECK(filter_error("$share/g/") != "");
+  CHECK(filter_error("$share/g+/a") ==
+        "-t: invalid shared subscription '$share/g+/a': the group name 'g+' may not contain '+' or '#'");
+  CHECK(filter_error("$share/#") != "");
+  CHECK(filter_error("$share/g/a#").find("'#' at position 11") != std::string::npos);
+}
+
 TEST_CASE("topic_matches: exact levels and '+'")
 {
   CHECK(topic_matches("a/b", "a/b"));

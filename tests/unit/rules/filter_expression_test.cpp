@@ -254,7 +254,7 @@ TEST_CASE("filter expression: parse errors name the column and what was expected
   CHECK(error_of("") == "--where: empty expression");
   CHECK(error_of("   ") == "--where: empty expression");
   CHECK(error_of("foo(.x)") ==
-        "--where: unknown function 'foo' (known: abs, sqrt, min, max, exists) at column 1: foo(.x)");
+        "--where: unknown function 'foo' (known: abs, sqrt, min, max, exists, user_property) at column 1: foo(.x)");
   CHECK(error_of("x > 1") ==
         "--where: unknown name 'x' (did you mean '.x' or a quoted string?) at column 1: x > 1");
   CHECK(error_of("abs(1, 2)") ==
@@ -265,7 +265,7 @@ TEST_CASE("filter expression: parse errors name the column and what was expected
   CHECK(error_of("max(1,)") == "--where: expected a value at column 7: max(1,)");
   CHECK(error_of("max(1 2)") == "--where: expected ',' or ')' at column 7: max(1 2)");
   CHECK(error_of("abs 1") == "--where: expected '(' after 'abs' at column 5: abs 1");
-  CHECK(error_of("exists(1)") == "--where: exists() takes a path such as .x at column 8: exists(1)");
+  CHECK(error_of("exists(1)") == "--where: exists() takes a path such as .x or a property such as content_type at column 8: exists(1)");
   CHECK(error_of("exists(.a, .b)") ==
         "--where: expected ')' after the path at column 10: exists(.a, .b)");
   CHECK(error_of(".name == 'bob") ==
@@ -384,4 +384,39 @@ TEST_CASE("filter expression: several expressions share one payload scan")
   const FilterExpression copied = copy;
   copy = FilterExpression::parse("false");
   CHECK(copied.matches(MessageView{"t", "{\"s\": \"abc\"}", 0, false, 0}));
+}
+
+TEST_CASE("filter expression: MQTT 5 properties")
+{
+  mqtk::MessageProperties p;
+  p.content_type = "application/json";
+  p.response_topic = "reply/1";
+  p.correlation_data = "req-7";
+  p.message_expiry = 30;
+  p.payload_format = 1;
+  p.user = {{"unit", "celsius"}, {"room", "lab"}, {"unit", "kelvin"}};
+  const MessageView with{"a/b", "{\"t\": 21}", 1, false, 0, &p};
+  const MessageView without{"a/b", "{\"t\": 21}", 1, false, 0};
+  auto on = [](std::string_view e, const MessageView& m) { return FilterExpression::parse(e).matches(m); };
+
+  CHECK(on(R"(content_type == "application/json")", with));
+  CHECK(on(R"(response_topic == "reply/1" and correlation_data == "req-7")", with));
+  CHECK(on("message_expiry_interval > 10 and payload_format_indicator == 1", with));
+  CHECK(on(R"(user_property("unit") == "celsius")", with)); // the first of a repeated name
+  CHECK(on(R"(user_property("room") == "lab" and .t > 20)", with));
+  CHECK_FALSE(on(R"(user_property("floor") == "lab")", with));
+  CHECK(on(R"(exists(content_type) and exists(user_property("room")))", with));
+  CHECK_FALSE(on(R"(exists(user_property("floor")))", with));
+
+  // A message without properties: every property is undefined.
+  CHECK_FALSE(on(R"(content_type == "application/json")", without));
+  CHECK_FALSE(on("message_expiry_interval >= 0", without));
+  CHECK_FALSE(on("exists(content_type)", without));
+  CHECK(on("not exists(response_topic)", without));
+  CHECK_FALSE(on(R"(exists(user_property("unit")))", without));
+
+  CHECK(error_of("user_property(unit)") ==
+        "--where: user_property() takes a quoted name such as \"unit\" at column 15: user_property(unit)");
+  CHECK(error_of("exists(3)") ==
+        "--where: exists() takes a path such as .x or a property such as content_type at column 8: exists(3)");
 }
