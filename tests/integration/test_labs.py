@@ -58,7 +58,13 @@ LAB_F = ("mqtk-sub -t lab/accel/raw -j | jq --unbuffered -c"
 LAB_G_S1 = "scripts/accel-sim --spike-every 100 | mqtk-pub -l -t lab/s1/accel --fields ax,ay,az"
 LAB_G_S2 = "scripts/accel-sim --spike-every 150 | mqtk-pub -l -t lab/s2/accel --fields ax,ay,az"
 LAB_G_PLOT = "mqtk-sub -t 'lab/+/accel' --plot '.ax,sqrt(.ax*.ax+.ay*.ay+.az*.az)' --plot-svg lab.svg"
-LABS = [LAB_A, LAB_B, LAB_C, LAB_D, LAB_E_HOOK, LAB_E_BRIDGE, LAB_E_DOOR, LAB_F, LAB_G_S1, LAB_G_S2, LAB_G_PLOT]
+LAB_H_SERVICE = ("mqtk-sub -V 5 -t lab/svc/magnitude --exec sh -c 'awk -F, \"{ print sqrt(\\$1^2 + \\$2^2 + \\$3^2) }\""
+                 " | mqtk-pub -l -t \"$MQTT_RESPONSE_TOPIC\" -D publish correlation-data \"$MQTT_CORRELATION_DATA\"'")
+LAB_H_WAIT = "mqtk-sub -V 5 -t lab/svc/reply/ann -C 1 -F '%D: |a| = %p'"
+LAB_H_ASK = ("mqtk-pub -t lab/svc/magnitude -m 3,4,12 -D publish response-topic lab/svc/reply/ann"
+             " -D publish correlation-data req-1")
+LABS = [LAB_A, LAB_B, LAB_C, LAB_D, LAB_E_HOOK, LAB_E_BRIDGE, LAB_E_DOOR, LAB_F, LAB_G_S1, LAB_G_S2, LAB_G_PLOT,
+        LAB_H_SERVICE, LAB_H_WAIT, LAB_H_ASK]
 
 MAGNITUDE = "sqrt(.ax*.ax+.ay*.ay+.az*.az)"
 
@@ -344,6 +350,35 @@ class ReadmeLabsTest(LabTestCase):
         # Ctrl-C ends the whole pipeline.
         self.stop(pipeline, group=True)
 
+
+    def test_lab_h_request_response(self):
+        service = self.spawn_lab(LAB_H_SERVICE, client_id="lab-h-service")
+        answer = self.spawn_lab(LAB_H_WAIT, client_id="lab-h-wait")
+        r = self.run_lab(LAB_H_ASK)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(answer.communicate(timeout=TIMEOUT), (b"req-1: |a| = 13\n", b""))
+        self.assertEqual(answer.returncode, 0)
+        # A second student's request gets its own answer, on its own topic.
+        other = self.spawn_sub("-V", "5", "-t", "lab/svc/reply/bo", "-C", "1", "-F", "%D %p")
+        r = self.run_lab(LAB_H_ASK.replace("ann", "bo").replace("req-1", "req-2").replace("3,4,12", "0,0,9"))
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(other), (0, b"req-2 9\n", b""))
+        # Wait until the service's last command has ended (only sh and
+        # mqtk-sub left in its process group), so that Ctrl-C ends no answer.
+        def group_size(pgid):
+            n = 0
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        n += int(f.read().rsplit(")", 1)[1].split()[2]) == pgid
+                except (OSError, IndexError, ValueError):
+                    pass
+            return n
+        wait_for(lambda: group_size(service.pid) <= 2, what="the service's commands to end")
+        # Its '|' is inside the quotes, so sh runs it without exec: Ctrl-C
+        # reaches the whole group, as in a terminal.
+        _, out, err = self.stop(service, group=True)
+        self.assertEqual((out, err), (b"3,4,12\n0,0,9\n", b""), "the service prints each request")
 
     def test_lab_g_visualise_it(self):
         # The live chart itself is tested under tmux (test_plot.py); here the
