@@ -232,6 +232,16 @@ class Mqtt5Test(BrokerTestCase):
                 self.assert_usage_error(r, f"{flag}: the expression reads an MQTT 5 property", "-V 311")
         self.assert_usage_error(self.run_tool("mqtk-sub", "-t", "a", "--where", "user_property(unit)"),
                                 "--where: user_property() takes a quoted name")
+        r = self.run_tool("mqtk-sub", "-t", "a", "-V", "31", "-F", '%{user_property("unit")} %p')
+        self.assert_usage_error(r, "-F %{...}: the expression reads an MQTT 5 property")
+        # The other tools' messages carry no properties: refused, not silently false.
+        before = len(self.broker.log())
+        for name, args in (("mqtk-pub", ["-t", "a", "-m", "1", "--where", "exists(content_type)"]),
+                           ("mqtk-retain-clear", ["-t", "a", "--where", 'content_type == "x"']),
+                           ("mqtk-sys-monitor", ["--warn-when", 'user_property("a") == "b"'])):
+            with self.subTest(tool=name):
+                self.assert_usage_error(self.run_tool(name, *args), "the expression reads an MQTT 5 property")
+        self.assertNotIn("New client connected", self.broker.log()[before:])
 
     def test_shared_subscriptions(self):
         outs, procs = [], []

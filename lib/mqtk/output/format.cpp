@@ -1,5 +1,6 @@
 #include "mqtk/output/format.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "mqtk/process/error.hpp"
@@ -181,6 +182,12 @@ OutputFormat OutputFormat::json_lines(bool pretty)
   f.m_mode = Mode::json_lines;
   f.m_pretty = pretty;
   return f;
+}
+
+bool OutputFormat::uses_properties() const noexcept
+{
+  return std::any_of(m_expressions.begin(), m_expressions.end(),
+                     [](const FilterExpression& e) { return e.uses_properties(); });
 }
 
 OutputFormat OutputFormat::compile(std::string_view format, bool pretty, bool eol)

@@ -35,6 +35,9 @@ public:
   // sequence and its position.
   static OutputFormat compile(std::string_view format, bool pretty, bool eol = true);
 
+  // Whether a %{EXPR} reads an MQTT 5 property.
+  bool uses_properties() const noexcept;
+
   // Appends the rendering of `message`, received at `time`, to `out`.
   void render(const MessageView& message, std::chrono::system_clock::time_point time, std::string& out) const;
 

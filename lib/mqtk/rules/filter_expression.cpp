@@ -882,6 +882,13 @@ bool FilterExpression::uses_properties() const noexcept
   });
 }
 
+void FilterExpression::refuse_properties(std::string_view option_name, std::string_view why) const
+{
+  if (uses_properties()) {
+    throw UsageError(std::string(option_name) + ": the expression reads an MQTT 5 property, " + std::string(why));
+  }
+}
+
 bool FilterExpression::matches(const MessageView& message) const noexcept
 {
   // One scanner per thread keeps its buffers from message to message.

@@ -39,6 +39,10 @@ public:
   // Whether it reads an MQTT 5 property (content_type, user_property("x"), ...).
   bool uses_properties() const noexcept;
 
+  // Throws UsageError "OPTION: the expression reads an MQTT 5 property, WHY"
+  // when it reads one: for the tools whose messages carry none.
+  void refuse_properties(std::string_view option_name, std::string_view why) const;
+
   // The source text as given to parse().
   const std::string& text() const noexcept { return m_text; }
 

@@ -81,10 +81,18 @@ MessageRules MessageRules::compile(const RuleOptions& o, bool alerts_run_command
   return rules;
 }
 
-bool MessageRules::uses_properties() const noexcept
+const char* MessageRules::property_reader() const noexcept
 {
-  return (m_where && m_where->uses_properties())
-         || (m_alert && (m_alert->when().uses_properties() || (m_alert->rearm() && m_alert->rearm()->uses_properties())));
+  if (m_where && m_where->uses_properties()) {
+    return "--where";
+  }
+  if (m_alert && m_alert->when().uses_properties()) {
+    return "--alert-when";
+  }
+  if (m_alert && m_alert->rearm() && m_alert->rearm()->uses_properties()) {
+    return "--rearm";
+  }
+  return nullptr;
 }
 
 void MessageRules::report(std::string_view tool) const

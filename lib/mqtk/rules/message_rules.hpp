@@ -63,8 +63,9 @@ public:
   Decision evaluate(const MessageView& message, std::chrono::steady_clock::time_point now,
                     std::chrono::system_clock::time_point wall, std::string& alert_payload);
 
-  // Whether --where, --alert-when or --rearm reads an MQTT 5 property.
-  bool uses_properties() const noexcept;
+  // The flag (--where, --alert-when or --rearm) whose expression reads an
+  // MQTT 5 property, or nullptr.
+  const char* property_reader() const noexcept;
 
   // True when any rule was given (else evaluate() always passes).
   bool active() const noexcept { return m_where || m_alert || m_rate; }

@@ -356,6 +356,10 @@ int run_pub(PubOptions& o)
   resolve(o.connection, "mqtk-pub");
   validate(o);
   MessageRules rules = MessageRules::compile(o.rules);
+  if (const char* flag = rules.property_reader()) {
+    throw UsageError(fmt::format("{}: the expression reads an MQTT 5 property, and the lines and messages "
+                                 "mqtk-pub reads carry none (mqtk-sub reads them)", flag));
+  }
   std::optional<LineFields> fields; // a bad spec is a usage error before connecting
   if (!o.fields.empty()) {
     fields = LineFields::parse(o.fields, "--fields");

@@ -660,6 +660,7 @@ int run_retain_clear(RetainClearOptions& o)
   selection.excludes = o.excludes;
   if (o.where) {
     selection.where = FilterExpression::parse(*o.where, "--where");
+    selection.where->refuse_properties("--where", "which mqtk-retain-clear does not read (mqtk-sub reads them)");
   }
   BackupFile backup(o.backup);
   selection.keep_payloads = backup.wanted();

@@ -680,14 +680,20 @@ int run_sub(SubOptions& o)
   // Compiled first: an expression reading a property means MQTT 5, as -D does.
   MessageRules rules = MessageRules::compile(o.rules, o.exec_on == "alert");
   PlotExpressions plot = PlotExpressions::compile(o.plot);
-  if (rules.uses_properties() || plot.uses_properties()) {
-    std::string_view flag = "--plot";
-    for (auto [text, name] : {std::pair{&o.rules.rearm, "--rearm"}, {&o.rules.alert_when, "--alert-when"},
-                              {&o.rules.where, "--where"}}) {
-      if (*text && FilterExpression::parse(**text, name).uses_properties()) {
-        flag = name;
+  std::string_view flag = rules.property_reader() != nullptr ? rules.property_reader() : "";
+  if (flag.empty() && plot.uses_properties()) {
+    flag = "--plot";
+  }
+  if (flag.empty() && o.format.find("%{") != std::string::npos) {
+    try {
+      if (OutputFormat::compile(o.format, o.pretty).uses_properties()) {
+        flag = "-F %{...}";
       }
+    } catch (const UsageError&) {
+      // Reported below, after the options' own checks.
     }
+  }
+  if (!flag.empty()) {
     if (o.connection.protocol_version.empty()) {
       o.connection.protocol_version = "5";
     } else if (parse_protocol_version(o.connection.protocol_version) != 5) {

@@ -216,10 +216,12 @@ public:
     if (o.warn_when) {
       m_warn.emplace(FilterExpression::parse(*o.warn_when, "--warn-when"), std::nullopt, true,
                      std::chrono::duration<double>(0));
+      m_warn->when().refuse_properties("--warn-when", "and $SYS values carry none");
     }
     if (o.alert_when) {
       m_alert.emplace(FilterExpression::parse(*o.alert_when, "--alert-when"), std::nullopt, true,
                       std::chrono::duration<double>(0));
+      m_alert->when().refuse_properties("--alert-when", "and $SYS values carry none");
     }
   }
 

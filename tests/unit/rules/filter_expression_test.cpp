@@ -420,3 +420,14 @@ TEST_CASE("filter expression: MQTT 5 properties")
   CHECK(error_of("exists(3)") ==
         "--where: exists() takes a path such as .x or a property such as content_type at column 8: exists(3)");
 }
+
+TEST_CASE("filter expression: refuse_properties names the option and why")
+{
+  FilterExpression::parse(".x > 1").refuse_properties("--where", "and these carry none");
+  try {
+    FilterExpression::parse("exists(user_property(\"a\"))").refuse_properties("--warn-when", "and these carry none");
+    FAIL("not refused");
+  } catch (const mqtk::UsageError& e) {
+    CHECK(std::string(e.what()) == "--warn-when: the expression reads an MQTT 5 property, and these carry none");
+  }
+}
