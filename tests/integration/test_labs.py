@@ -118,6 +118,18 @@ def magnitude(line):
     return math.sqrt(sum(float(v) ** 2 for v in line.split(",")))
 
 
+def group_size(pgid):
+    """How many processes are in process group pgid."""
+    n = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                n += int(f.read().rsplit(")", 1)[1].split()[2]) == pgid
+        except (OSError, IndexError, ValueError):
+            pass
+    return n
+
+
 class LabTestCase(BrokerTestCase):
     def setUp(self):
         super().setUp()
@@ -353,6 +365,7 @@ class ReadmeLabsTest(LabTestCase):
 
     def test_lab_h_request_response(self):
         service = self.spawn_lab(LAB_H_SERVICE, client_id="lab-h-service")
+        idle = group_size(service.pid)  # before any request: no command running
         answer = self.spawn_lab(LAB_H_WAIT, client_id="lab-h-wait")
         r = self.run_lab(LAB_H_ASK)
         self.assertEqual((r.returncode, r.stderr), (0, b""))
@@ -363,18 +376,9 @@ class ReadmeLabsTest(LabTestCase):
         r = self.run_lab(LAB_H_ASK.replace("ann", "bo").replace("req-1", "req-2").replace("3,4,12", "0,0,9"))
         self.assertEqual((r.returncode, r.stderr), (0, b""))
         self.assertEqual(self.finish(other), (0, b"req-2 9\n", b""))
-        # Wait until the service's last command has ended (only sh and
-        # mqtk-sub left in its process group), so that Ctrl-C ends no answer.
-        def group_size(pgid):
-            n = 0
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    with open(f"/proc/{pid}/stat") as f:
-                        n += int(f.read().rsplit(")", 1)[1].split()[2]) == pgid
-                except (OSError, IndexError, ValueError):
-                    pass
-            return n
-        wait_for(lambda: group_size(service.pid) <= 2, what="the service's commands to end")
+        # Wait until the service's last command has ended (its process
+        # group as before the requests), so that Ctrl-C ends no answer.
+        wait_for(lambda: group_size(service.pid) <= idle, what="the service's commands to end")
         # Its '|' is inside the quotes, so sh runs it without exec: Ctrl-C
         # reaches the whole group, as in a terminal.
         _, out, err = self.stop(service, group=True)

@@ -52,7 +52,7 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
       ->type_name("SECONDS");
   }
   g->add_option("-V,--protocol-version", o.protocol_version,
-                "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311, or 5 with -D)")
+                "MQTT version: 31, 311, 5 (or mqttv31, mqttv311, mqttv5; default: 311, or 5 with -D or, in mqtk-sub, an expression reading a property)")
     ->type_name("VERSION");
   g->add_option("-u,--username", o.username, "User name (default: $MQTK_USERNAME)")
     ->type_name("USER");

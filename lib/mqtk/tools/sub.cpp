@@ -15,6 +15,7 @@
 #include "mqtk/plot/live_chart.hpp"
 #include "mqtk/plot/svg_chart.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -145,6 +146,11 @@ void validate(SubOptions& o)
                                      "it; the broker would close the connection)", t));
       }
     }
+  }
+  if ((o.retained_only || o.remove_retained) && !o.topics.empty()
+      && std::all_of(o.topics.begin(), o.topics.end(), [](const std::string& t) { return is_shared_subscription(t); })) {
+    throw UsageError(fmt::format("{}: every -t is a shared subscription, which the broker sends no retained messages",
+                                 o.retained_only ? "--retained-only" : "--remove-retained"));
   }
   if (o.retain_handling == 2 && o.retained_only) {
     throw UsageError("--retain-handling 2 and --retained-only: with no retained messages sent, nothing would print");
