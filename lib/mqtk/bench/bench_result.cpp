@@ -576,6 +576,22 @@ BenchResult result_from_json(const json& j, std::string_view source)
   return r;
 }
 
+BenchResult result_from_text(std::string_view text, std::string_view source)
+{
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(exit_code::failure, fmt::format("{}: not JSON (byte {}): an mqtk-bench result file is what -j prints "
+                                                "or -o writes",
+                                                source, e.byte));
+  } catch (const json::out_of_range&) {
+    throw Error(exit_code::failure,
+                fmt::format("{}: holds a number too large for a double: not an mqtk-bench result file", source));
+  }
+  return result_from_json(j, source);
+}
+
 BenchResult merge(const std::vector<BenchResult>& results)
 {
   if (results.empty()) {
@@ -758,7 +774,9 @@ std::string summary_text(const BenchResult& r)
 
   const std::pair<const char*, const LatencyHistogram*> latencies[] = {
     {"publish -> ack", &r.publish_to_ack}, {"publish -> subscriber", &r.end_to_end}, {"connect", &r.connect}};
-  for (const auto& [label, h] : latencies) {
+  for (const auto& [label, histogram] : latencies) {
+    // Not the binding itself in the lambda: clang before 16 cannot capture one.
+    const LatencyHistogram* h = histogram;
     if (h->count() == 0) {
       continue;
     }

@@ -108,6 +108,11 @@ nlohmann::json to_json(const BenchResult& result);
 // result written by another format version.
 BenchResult result_from_json(const nlohmann::json& j, std::string_view source);
 
+// Reads a result file's text: result_from_json of the JSON in it, or an
+// Error (exit 1) naming `source` when it is not JSON, or holds a number
+// beyond a double's range (which nlohmann::json refuses).
+BenchResult result_from_text(std::string_view text, std::string_view source);
+
 // Adds results: counts and histograms added (the histogram of the union),
 // the span from the earliest start to the latest end, CPU and cores added,
 // series added second by second (by the seconds since each run's own

@@ -315,6 +315,22 @@ bool is_valid_utf8(std::string_view text) noexcept
   return true;
 }
 
+std::string valid_utf8(std::string_view text, std::size_t max_bytes)
+{
+  static constexpr std::string_view replacement = "\xEF\xBF\xBD"; // U+FFFD
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = utf8_sequence_length(text, i);
+    const std::string_view next = n == 0 ? replacement : text.substr(i, n);
+    if (next.size() > max_bytes - out.size()) {
+      break;
+    }
+    out.append(next);
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
 void append_json_string(std::string& out, std::string_view text)
 {
   static constexpr char hex[] = "0123456789abcdef";

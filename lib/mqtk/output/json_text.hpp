@@ -14,6 +14,11 @@ namespace mqtk {
 // nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text) noexcept;
 
+// `text` as UTF-8 text: each byte that does not start a well-formed
+// sequence becomes U+FFFD; at most `max_bytes` long, cut before the
+// character that would not fit (never inside one).
+std::string valid_utf8(std::string_view text, std::size_t max_bytes = std::string_view::npos);
+
 // Appends `text` as a quoted JSON string. `text` must be valid UTF-8;
 // control characters are escaped, everything else is copied as is.
 void append_json_string(std::string& out, std::string_view text);

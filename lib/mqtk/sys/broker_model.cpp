@@ -1,5 +1,7 @@
 #include "mqtk/sys/broker_model.hpp"
 
+#include "mqtk/output/json_text.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -128,7 +130,8 @@ void BrokerModel::update(std::string_view topic, std::string_view payload, Clock
   if (topic.substr(0, prefix.size()) == prefix) {
     const std::string_view key = topic.substr(prefix.size());
     if (key == "version") {
-      m_version = std::string(payload);
+      // Kept as text (JSON and Prometheus labels take UTF-8 only).
+      m_version = valid_utf8(payload);
       return;
     }
     if (key == "uptime") {
@@ -203,7 +206,7 @@ void BrokerModel::update(std::string_view topic, std::string_view payload, Clock
     }
     it = m_other.emplace(std::string(topic), std::string()).first;
   }
-  it->second.assign(payload.substr(0, max_other_bytes));
+  it->second = valid_utf8(payload, max_other_bytes);
 }
 
 void BrokerModel::end_round(Clock::time_point)

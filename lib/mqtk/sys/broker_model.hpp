@@ -41,8 +41,10 @@ std::optional<std::size_t> find_sys_metric(std::string_view topic) noexcept;
 // updates stopped (stale), which is not the same as unchanged. Counters get
 // rates per second over each round; a counter that goes down or an uptime
 // that goes back means a restart: rates start again and are never negative.
-// Unknown $SYS topics are kept as text (at most max_other of them). Not
-// thread-safe.
+// Unknown $SYS topics are kept as text (at most max_other of them). Topics
+// are UTF-8 (as MQTT guarantees); payloads kept as text (the version, the
+// unknown topics') are made UTF-8, each stray byte U+FFFD, so that JSON
+// and Prometheus take them. Not thread-safe.
 class BrokerModel
 {
 public:
@@ -90,7 +92,8 @@ public:
   const std::vector<Load>& loads() const noexcept { return m_loads; }
   // Bridge name -> state (1 connected, 0 not).
   const std::map<std::string, int>& bridges() const noexcept { return m_bridges; }
-  // Unknown $SYS topics -> payload text (cut at max_other_bytes).
+  // Unknown $SYS topics -> payload text (cut at max_other_bytes, between
+  // characters).
   const std::map<std::string, std::string>& other() const noexcept { return m_other; }
   std::uint64_t other_dropped() const noexcept { return m_other_dropped; }
 

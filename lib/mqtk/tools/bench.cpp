@@ -212,16 +212,7 @@ std::string read_file_text(const std::string& path)
 
 BenchResult read_result_file(const std::string& path)
 {
-  const std::string text = read_file_text(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(exit_code::failure, fmt::format("{}: not JSON (byte {}): an mqtk-bench result file is "
-                                                "what -j prints or -o writes",
-                                                path, e.byte));
-  }
-  return result_from_json(j, path);
+  return result_from_text(read_file_text(path), path);
 }
 
 } // namespace

@@ -366,6 +366,26 @@ TEST_CASE("bench result: reading names what is wrong and where")
   CHECK(with("/warnings/1"_json_pointer, 3) == "a.json: \"warnings\"[1] must be a string");
 }
 
+TEST_CASE("bench result: a file's text that is not JSON, or holds a number beyond a double, is named")
+{
+  auto error_of_text = [](std::string_view text) -> std::string {
+    try {
+      mqtk::result_from_text(text, "a.json");
+    } catch (const mqtk::Error& e) {
+      CHECK(e.code() == mqtk::exit_code::failure);
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK(mqtk::result_from_text(mqtk::to_json(populated()).dump(), "a.json") == populated());
+  CHECK(error_of_text("{\"tool\": ") ==
+        "a.json: not JSON (byte 10): an mqtk-bench result file is what -j prints or -o writes");
+  // Found by fuzz/bench_result_fuzz (fuzz/corpus/bench_result/number_overflow.json): nlohmann::json's
+  // out_of_range came out as "internal error: [json.exception.out_of_range.406] ...".
+  CHECK(error_of_text("{\"tool\": \"mqtk-bench\", \"seconds\": 1e400}") ==
+        "a.json: holds a number too large for a double: not an mqtk-bench result file");
+}
+
 TEST_CASE("bench result: delivery errors are QoS 1 and 2 losses and QoS 2 duplicates")
 {
   BenchResult r;

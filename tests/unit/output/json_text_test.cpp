@@ -126,6 +126,20 @@ TEST_CASE("is_valid_utf8")
   CHECK_FALSE(is_valid_utf8("\xf8\x88\x80\x80\x80")); // 5-byte form
 }
 
+TEST_CASE("valid_utf8: stray bytes become U+FFFD, a cut falls between characters")
+{
+  using mqtk::valid_utf8;
+  CHECK(valid_utf8("plain é€") == "plain é€");
+  CHECK(valid_utf8("a\xff\xfe") == "a\uFFFD\uFFFD");
+  CHECK(valid_utf8("\xe2\x82") == "\uFFFD\uFFFD"); // a truncated sequence: each byte
+  CHECK(valid_utf8("\xed\xbf\xbf") == "\uFFFD\uFFFD\uFFFD"); // a surrogate
+  CHECK(valid_utf8(std::string("nul\0kept", 8)) == std::string("nul\0kept", 8));
+  CHECK(valid_utf8("ab€", 4) == "ab"); // € is 3 bytes: not cut in two
+  CHECK(valid_utf8("ab€", 5) == "ab€");
+  CHECK(valid_utf8("a\xff", 3) == "a");
+  CHECK(valid_utf8("abc", 0).empty());
+}
+
 TEST_CASE("append_json_string: escapes")
 {
   CHECK(quoted("") == "\"\"");

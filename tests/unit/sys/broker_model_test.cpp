@@ -130,3 +130,17 @@ TEST_CASE("broker model: other trees are kept, bounded, never invented into know
   m.end_round(t0); // no uptime: nothing to do, nothing breaks
   CHECK(m.rounds() == 0);
 }
+
+TEST_CASE("broker model: text kept from payloads is UTF-8, cut between characters")
+{
+  // Found by fuzz/sys_model_fuzz (fuzz/corpus/sys_model/invalid_utf8_version):
+  // the snapshot's dump() threw on such text, ending mqtk-sys-monitor.
+  BrokerModel m;
+  m.update("$SYS/broker/version", "mosquitto \xe2\x82\xac\xff", t0);
+  CHECK(*m.version() == "mosquitto €\uFFFD");
+  // 255 bytes of 'x', then a 2-byte character that does not fit.
+  m.update("$SYS/brokers/x", std::string(255, 'x') + "é tail", t0);
+  CHECK(m.other().at("$SYS/brokers/x") == std::string(255, 'x'));
+  m.update("$SYS/brokers/y", "\xc3", t0);
+  CHECK(m.other().at("$SYS/brokers/y") == "\uFFFD");
+}

@@ -78,3 +78,16 @@ TEST_CASE("snapshot: Prometheus text")
   CHECK(text.find("other") == std::string::npos); // unknown topics are not invented into metrics
   CHECK(mqtk::prometheus_text(m, true, t0 + 60s, wall).find("mqtt_broker_up 0\n") != std::string::npos);
 }
+
+TEST_CASE("snapshot: a broker's bytes that are not UTF-8 still make valid JSON and Prometheus text")
+{
+  BrokerModel m;
+  m.update("$SYS/broker/version", "v\xff", t0);
+  m.update("$SYS/brokers/n", std::string(255, 'x') + "\xe2\x82\xac", t0);
+  const std::string text = mqtk::snapshot_json(m, true, t0).dump(); // as mqtk-sys-monitor's checks dump it
+  CHECK(nlohmann::json::parse(text)["broker"]["version"] == "v\uFFFD");
+  CHECK(text.find("\"$SYS/brokers/n\":\"" + std::string(255, 'x') + "\"") != std::string::npos);
+  const auto wall = std::chrono::system_clock::time_point(std::chrono::seconds(1800000000));
+  CHECK(mqtk::prometheus_text(m, true, t0, wall).find("mqtt_broker_info{version=\"v\uFFFD\"} 1\n")
+        != std::string::npos);
+}
