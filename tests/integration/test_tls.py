@@ -299,6 +299,38 @@ class TlsTest(BrokerTestCase):
         self.assert_tls_failure(r, f"localhost:{b.port}", "no TLS protocol version both sides accept (")
         self.assertNotIn("Received PUBLISH", b.log())
 
+    def pub_with_version(self, b, version, env=None):
+        return self.run_env([tool("mqtk-pub"), "-h", "localhost", "-p", str(b.port), "--cafile", self.ca,
+                             "--tls-version", version, "-t", "t", "-m", version], env)
+
+    def test_tls_version_pins_tls13(self):
+        # The other tools share the flag and its TLS settings (connection/tls_settings).
+        b = self.tls_broker(self.server, "tls_version tlsv1.3\n")
+        r = self.pub_with_version(b, "tlsv1.2")
+        self.assert_tls_failure(r, f"localhost:{b.port}", "no TLS protocol version both sides accept (")
+        self.assertNotIn("Received PUBLISH", b.log())
+        r = self.pub_with_version(b, "tlsv1.3")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(b.log().count("Received PUBLISH"), 1, b.log())
+
+    def test_tls_version_pins_tls12(self):
+        # mosquitto's tls_version is the listener's lowest version (a
+        # tlsv1.2 listener also takes TLS 1.3).
+        b = self.tls_broker(self.server, "tls_version tlsv1.2\n")
+        r = self.pub_with_version(b, "tlsv1.2")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(b.log().count("Received PUBLISH"), 1, b.log())
+        # Every Paho tool pins it.
+        b = self.tls_broker(self.server, "tls_version tlsv1.3\n")
+        conn = ["-h", "localhost", "-p", str(b.port), "--cafile", self.ca, "--tls-version", "tlsv1.2"]
+        for tool_name, args in [("mqtk-sub", ["-t", "t", "-C", "1"]), ("mqtk-retain-clear", ["-t", "t/#", "--yes"]),
+                                ("mqtk-sys-monitor", [])]:
+            with self.subTest(tool=tool_name):
+                r = self.run_tool(tool_name, *conn, *args, port=False)
+                self.assert_tls_failure(r, f"localhost:{b.port}", "no TLS protocol version both sides accept (",
+                                        tool_name=tool_name)
+        self.assertNotIn("Received SUBSCRIBE", b.log())
+
     def test_plain_listener_is_named(self):
         plain = self.extra_broker()
         r = self.run_tool("mqtk-pub", "-h", "localhost", "-p", str(plain.port), "--cafile", self.ca, "-t", "t",

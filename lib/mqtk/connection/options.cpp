@@ -92,7 +92,7 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
     ->type_name("FORMAT");
   t->add_option("--ciphers", o.ciphers, "OpenSSL cipher list")
     ->type_name("LIST");
-  t->add_option("--tls-version", o.tls_version, "tlsv1.3, tlsv1.2 or tlsv1.1")
+  t->add_option("--tls-version", o.tls_version, "The one TLS version to use: tlsv1.3, tlsv1.2 or tlsv1.1 (default: the highest both sides accept)")
     ->type_name("VERSION");
   t->add_option("--tls-alpn", o.tls_alpn, "ALPN protocol to ask for")
     ->type_name("PROTOCOL");
@@ -333,10 +333,6 @@ void resolve(ConnectionOptions& o, std::string_view tool, ConnectionFlags flags)
     validate_publish_topic(o.will_topic, "--will-topic");
   } else if (o.will_payload || o.will_retain || o.will_qos != 0) {
     throw UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
-  }
-  if (o.tls_version == "tlsv1.3" && !flags.pins_tls13) {
-    throw UsageError("--tls-version tlsv1.3 is not supported: Paho MQTT C 1.3 can only pin tlsv1.2 or tlsv1.1 "
-                     "(without --tls-version, TLS 1.3 is used when the broker offers it)");
   }
   if (!o.tls_version.empty() && o.tls_version != "tlsv1.3" && o.tls_version != "tlsv1.2" && o.tls_version != "tlsv1.1") {
     throw UsageError(fmt::format("--tls-version: unknown version '{}' (expected tlsv1.3, tlsv1.2 or tlsv1.1)",

@@ -91,7 +91,6 @@ struct ConnectionFlags
   // can do that Paho MQTT C cannot.
   std::string_view engine = "Paho MQTT C";
   bool binds = false;        // -A
-  bool pins_tls13 = false;   // --tls-version tlsv1.3
   bool properties = true;    // -D is taken (refused as not supported otherwise)
 };
 

@@ -21,10 +21,17 @@ TlsSettings::TlsSettings(const ConnectionOptions& o, const PahoLibrary& paho)
     m_ssl.privateKey = text_or_null(o.key);
   }
   m_ssl.enabledCipherSuites = text_or_null(o.ciphers);
-  if (o.tls_version == "tlsv1.2") {
+  // Paho built against OpenSSL 1.1 or later ignores sslVersion (its
+  // context always takes any version): the TLS module pins the version
+  // from m_failure.tls_version instead (paho/tls_checks.hpp).
+  if (o.tls_version == "tlsv1.3") {
+    m_failure.tls_version = 0x0304;
+  } else if (o.tls_version == "tlsv1.2") {
     m_ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+    m_failure.tls_version = 0x0303;
   } else if (o.tls_version == "tlsv1.1") {
     m_ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_1;
+    m_failure.tls_version = 0x0302;
   }
   if (!o.tls_alpn.empty() && o.tls_alpn.size() <= 255) {
     m_alpn.push_back(static_cast<char>(o.tls_alpn.size()));

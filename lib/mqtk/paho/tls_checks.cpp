@@ -32,6 +32,7 @@ int __real_SSL_CTX_use_certificate_chain_file(SSL_CTX* ctx, const char* file);
 int __real_SSL_CTX_use_PrivateKey_file(SSL_CTX* ctx, const char* file, int type);
 int __real_SSL_CTX_load_verify_locations(SSL_CTX* ctx, const char* file, const char* path);
 int __real_SSL_CTX_set_cipher_list(SSL_CTX* ctx, const char* list);
+SSL_CTX* __real_SSL_CTX_new(const SSL_METHOD* method);
 }
 
 namespace {
@@ -453,5 +454,19 @@ int __wrap_SSL_CTX_set_cipher_list(SSL_CTX* ctx, const char* list)
   const int rc = __real_SSL_CTX_set_cipher_list(ctx, list);
   record_setup(rc, [list] { return fmt::format("--ciphers '{}'", list); });
   return rc;
+}
+
+SSL_CTX* __wrap_SSL_CTX_new(const SSL_METHOD* method)
+{
+  SSL_CTX* ctx = __real_SSL_CTX_new(method);
+  if (ctx != nullptr && setting_up != nullptr && setting_up->tls_version != 0) {
+    const int version = setting_up->tls_version;
+    if (SSL_CTX_set_min_proto_version(ctx, version) != 1 || SSL_CTX_set_max_proto_version(ctx, version) != 1) {
+      record_setup(0, [] { return std::string("--tls-version"); });
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+  }
+  return ctx;
 }
 }

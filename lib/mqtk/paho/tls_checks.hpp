@@ -26,6 +26,7 @@ extern "C" {
 
 struct ssl_st;
 struct ssl_ctx_st;
+struct ssl_method_st;
 
 extern "C" {
 
@@ -56,6 +57,13 @@ int __wrap_SSL_CTX_use_certificate_chain_file(ssl_ctx_st* ctx, const char* file)
 int __wrap_SSL_CTX_use_PrivateKey_file(ssl_ctx_st* ctx, const char* file, int type);
 int __wrap_SSL_CTX_load_verify_locations(ssl_ctx_st* ctx, const char* file, const char* path);
 int __wrap_SSL_CTX_set_cipher_list(ssl_ctx_st* ctx, const char* list);
+
+// OpenSSL's SSL_CTX_new, which Paho calls while SSLSocket_setSocketForSSL
+// sets a connection's context up; Paho 1.3.12 built against OpenSSL 1.1 or
+// later always passes TLS_client_method() and ignores sslVersion, so the
+// version the connection's TlsFailure names (--tls-version) is pinned here
+// as both the lowest and the highest the context accepts.
+ssl_ctx_st* __wrap_SSL_CTX_new(const struct ssl_method_st* method);
 
 // OpenSSL's SSL_read; a fatal TLS error on a connection whose handshake the
 // function above saw (an alert from the broker: TLS 1.3 client certificate

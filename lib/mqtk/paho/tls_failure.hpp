@@ -39,6 +39,10 @@ public:
   // certificate from other failures. Set before connecting.
   bool psk = false;
   bool client_certificate = false;
+  // The one TLS version --tls-version allows, by its number on the wire
+  // (0x0304 TLS 1.3, 0x0303 TLS 1.2, 0x0302 TLS 1.1, as OpenSSL's
+  // TLS1_x_VERSION); 0: any the library allows. Set before connecting.
+  int tls_version = 0;
 
   // Keeps check and detail unless a failure was already recorded since
   // clear(): the first failure is the cause, later ones its consequences.

@@ -37,7 +37,6 @@ constexpr ConnectionFlags bench_connection_flags{.client_id = false,
                                                  .short_property = false,
                                                  .engine = "libmosquitto",
                                                  .binds = true,
-                                                 .pins_tls13 = true,
                                                  .properties = false};
 
 void add_result_options(CLI::App& sub, BenchOptions& o)
