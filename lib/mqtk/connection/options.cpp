@@ -1,5 +1,6 @@
 #include "mqtk/connection/options.hpp"
 #include "mqtk/connection/credentials.hpp"
+#include "mqtk/output/char_class.hpp"
 #include "mqtk/process/option_values.hpp"
 
 #include "mqtk/process/error.hpp"
@@ -353,18 +354,7 @@ std::string parse_psk(std::string_view hex)
   if (hex.empty()) {
     throw UsageError("--psk: empty key (give the key in hex, as in the broker's psk_file)");
   }
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  };
+  const auto digit = &hex_digit_value;
   for (std::size_t i = 0; i < hex.size(); ++i) {
     if (digit(hex[i]) < 0) {
       throw UsageError(fmt::format("--psk: character {} of the key is not a hex digit (0-9, a-f)", i + 1));

@@ -21,4 +21,19 @@ inline bool is_ident_char(char c) noexcept
   return is_ident_start(c) || is_digit(c);
 }
 
+// The value of a hex digit (either case), or -1.
+inline int hex_digit_value(char c) noexcept
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
 } // namespace mqtk

@@ -23,19 +23,6 @@ bool is_json_space(char c) noexcept
 }
 
 
-int hex_value(char c) noexcept
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Four hex digits at s[i..i+4), or -1.
 long read_hex4(std::string_view s, std::size_t i) noexcept
@@ -45,7 +32,7 @@ long read_hex4(std::string_view s, std::size_t i) noexcept
   }
   long v = 0;
   for (std::size_t k = 0; k < 4; ++k) {
-    const int h = hex_value(s[i + k]);
+    const int h = hex_digit_value(s[i + k]);
     if (h < 0) {
       return -1;
     }
