@@ -33,7 +33,8 @@ _mqtk_property_names() {
 
 _mqtk_pub_opts='-t --topic -m --message -f --file -s --stdin-file
     -l --stdin-line --json-lines -n --null-message -q --qos -r --retain
-    --repeat --repeat-delay --fields --header'
+    --repeat --repeat-delay --fields --header
+    --no-reconnect --reconnect-timeout --max-buffer'
 
 # Filters and alerts, in mqtk-pub and mqtk-sub (mqtk-retain-clear has --where).
 _mqtk_rule_opts='--where --alert-topic --alert-when --alert-message --edge
@@ -45,7 +46,8 @@ _mqtk_sub_opts='-t --topic -T --filter-out -U --unsubscribe -q --qos
     --no-local --retain-as-published --retain-handling
     -v --verbose -N --no-eol -F --format -j --json --pretty
     --plot --plot-svg --window --ymin --ymax
-    --exec-jobs --exec-queue --exec-when-full --exec-timeout --exec-on --exec'
+    --exec-jobs --exec-queue --exec-when-full --exec-timeout --exec-on --exec
+    --no-reconnect --reconnect-timeout'
 
 _mqtk_retain_clear_opts='-t --topic -T --filter-out --where --max
     --dry-run --backup -y --yes -j --json --quiet-time --timeout --marker-topic'
@@ -297,6 +299,7 @@ _mqtk()
         --random-filter | -F | --format | --fields | --where | --alert-topic | \
         --alert-when | --alert-message | --rearm | --cooldown | --rate | \
         --exec-jobs | --exec-queue | --exec-timeout | --max | --quiet-time | --marker-topic | \
+        --reconnect-timeout | --max-buffer | \
         --plot | --window | --ymin | --ymax)
             # A free-form value: nothing sensible to offer.
             return

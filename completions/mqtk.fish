@@ -166,6 +166,9 @@ complete -c mqtk-pub -l repeat -x -d 'Publish the message N times'
 complete -c mqtk-pub -l repeat-delay -x -d 'Seconds between repeats'
 complete -c mqtk-pub -l fields -x -d 'With -l: JSON objects with these keys'
 complete -c mqtk-pub -l header -d 'With -l: the first line names the fields'
+complete -c mqtk-pub -l no-reconnect -d 'With -l: exit when the connection is lost'
+complete -c mqtk-pub -l reconnect-timeout -x -d 'With -l: give up reconnecting after seconds (exit 7)'
+complete -c mqtk-pub -l max-buffer -x -d 'With -l: most QoS 1/2 messages held until acknowledged'
 
 # mqtk-sub: no option after --exec, whose words are a command line.
 set -l sub 'not __mqtk_after_exec'
@@ -201,6 +204,8 @@ complete -c mqtk-sub -n $sub -l exec-queue -x -d 'Most --exec commands waiting t
 complete -c mqtk-sub -n $sub -l exec-when-full -x -a 'wait drop' -d 'With a full --exec queue: wait or drop'
 complete -c mqtk-sub -n $sub -l exec-timeout -x -d 'End an --exec command running longer (seconds)'
 complete -c mqtk-sub -n $sub -l exec-on -x -a 'message alert' -d 'Run --exec per message or per alert'
+complete -c mqtk-sub -n $sub -l no-reconnect -d 'Exit when the connection is lost'
+complete -c mqtk-sub -n $sub -l reconnect-timeout -x -d 'Give up reconnecting after seconds (exit 7)'
 complete -c mqtk-sub -n $sub -l exec -x -a '(__fish_complete_command)' -d 'Run a command per message (comes last)'
 complete -c mqtk-sub -n __mqtk_after_exec -x -a '(__mqtk_exec_arguments)'
 

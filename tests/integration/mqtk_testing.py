@@ -99,6 +99,25 @@ class Broker:
             # Lost the race for the port to another process: try another.
         raise AssertionError("mosquitto did not start:\n" + self.log())
 
+    def restart(self, extra_config=None):
+        """Stops the broker and starts it again on the same port (with
+        `persistence true` in extra_config it keeps sessions and queued
+        messages across), optionally with another extra config."""
+        self.stop()
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
+        if extra_config is not None:
+            self.extra = extra_config
+        conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\n")
+            f.write("\n".join(self.base_lines) + "\n" + self.extra + "\n")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(lambda: self._accepts() or self.proc.poll() is not None, what="mosquitto to listen again")
+        if self.proc.poll() is not None:
+            raise AssertionError("mosquitto did not start again:\n" + self.log())
+        return self
+
     def _accepts(self):
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):

@@ -299,9 +299,10 @@ class DeliberateDifferencesTest(BrokerTestCase):
         self.assertEqual(r.returncode, 27)
         self.assertEqual(r.stderr, b"mqtk-sub: timed out after 0.2 s (-W)\n")
 
-    def test_lost_connection_exits_1(self):
-        # mosquitto_sub reconnects silently forever; mqtk reports the loss and exits 1 so scripts notice.
-        sub = self.spawn_sub("-t", "x")
+    def test_lost_connection_with_no_reconnect_exits_1(self):
+        # Both reconnect by default (test_reconnect); mosquitto_sub has no way
+        # to fail fast, mqtk-sub --no-reconnect reports the loss and exits 1.
+        sub = self.spawn_sub("-t", "x", "--no-reconnect")
         self.broker.stop()
         rc, out, err = self.finish(sub)
         self.assertEqual(rc, 1)

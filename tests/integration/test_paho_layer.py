@@ -598,7 +598,7 @@ class PahoLayerTest(BrokerTestCase):
         failed_writes = 0
         for run in range(150):
             r = subprocess.run([tool("mqtk-pub"), "-p", self.port, "-l", "-q", "1", "-t", "x",
-                                "-D", "publish", "topic-alias", "50"],
+                                "-D", "publish", "topic-alias", "50", "--no-reconnect"],
                                input=b"a\nb\nc\n", capture_output=True, timeout=TIMEOUT, cwd=self.cwd, env=env)
             self.assertEqual(r.returncode, 1, f"run {run}: {r.stderr!r}")
             self.assertIn(b"connection lost", r.stderr)

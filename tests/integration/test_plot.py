@@ -82,7 +82,7 @@ class PlotTest(BrokerTestCase):
                       f"--alert-topic lab/alerts --alert-when '.ax > 5' --edge --plot-svg {shlex.quote(svg)}")
         tmux.new_tool("term", f"{sub} -p {self.port} -t lab/x --plot .x")
         tmux.new_tool("intr", f"{sub} -p {self.port} -t lab/x --plot .x")
-        tmux.new_tool("lost", f"{sub} -p {lost.port} -t lab/x --plot .x")
+        tmux.new_tool("lost", f"{sub} -p {lost.port} -t lab/x --plot .x --no-reconnect")
 
         def waiting(s):
             return s[0].rstrip().endswith(" live") and any("no values yet" in l for l in s)

@@ -1,4 +1,6 @@
 #include "mqtk/connection/connection.hpp"
+#include "mqtk/connection/reconnect_policy.hpp"
+#include "mqtk/connection/resend_buffer.hpp"
 #include "mqtk/connection/tls_settings.hpp"
 
 #include "mqtk/process/error.hpp"
@@ -165,6 +167,7 @@ struct Outcome
   std::string message;
   std::vector<int> granted; // subscribe: per filter
   std::uint32_t maximum_packet_size = 0; // connect at MQTT 5: the CONNACK's, 0 when none
+  bool session_present = false;          // connect: the CONNACK's flag
 };
 
 struct State;
@@ -191,7 +194,20 @@ struct Request
 {
   State* state;
   std::size_t filters = 0; // subscribe: how many were sent
+  bool connect = false;    // a CONNECT: its success data is a CONNACK's
   Outcome outcome;
+};
+
+// The context of one Paho client's callbacks. A reconnecting connection
+// makes a new Paho client for each connection (see Impl::reconnect_loop):
+// `epoch` tells the current client's callbacks from a previous one's.
+struct Link
+{
+  State* state;
+  std::uint64_t epoch;
+  // The receiving thread's: the broker's topic aliases of this connection
+  // (MQTT 5; they do not outlive it).
+  TopicAliases topic_aliases;
 };
 
 // Everything Paho's threads touch. Once connect() was called it lives as
@@ -210,9 +226,6 @@ struct State
   // Handlers being called now; ~Impl waits for them, so that whatever they
   // use may be destroyed after the Connection.
   std::atomic<int> in_handlers{0};
-
-  // The receiving thread's: the broker's topic aliases (MQTT 5).
-  TopicAliases topic_aliases;
 
   std::mutex mutex;
   std::condition_variable changed;
@@ -236,6 +249,25 @@ struct State
   std::deque<Outgoing> outbox;
   bool sending = false;
   std::optional<Error> outbox_failure;
+
+  // Reconnecting (ConnectionOptions::reconnect). `epoch` numbers the
+  // connections, 1 for the first; `down` from a loss until the reconnect
+  // (`lost` is then set only when reconnecting gives up, `gave_up` saying
+  // why). Every QoS 1/2 message is held in `resend` until acknowledged;
+  // `in_flight` counts those sent on the current connection and not yet
+  // answered (the -M window); while `resending` after a reconnect new ones
+  // queue behind the held ones.
+  bool reconnect = false;
+  std::uint64_t epoch = 1;
+  bool down = false;
+  std::chrono::steady_clock::time_point down_since;
+  std::string down_reason;
+  int down_code = 0; // the reason code of the broker's DISCONNECT (MQTT 5), 0 without one
+  bool resending = false;
+  ResendBuffer resend;
+  std::uint64_t in_flight = 0;
+  std::uint64_t dropped_q0 = 0;
+  std::optional<Error> gave_up;
 };
 
 Outcome failure_of(const MQTTAsync_failureData* data)
@@ -275,6 +307,9 @@ void on_request_success(void* context, MQTTAsync_successData* data)
 {
   finish(context, [data](Request& r) {
     r.outcome.ok = true;
+    if (r.connect && data != nullptr) {
+      r.outcome.session_present = data->alt.connect.sessionPresent != 0;
+    }
     if (r.filters == 1 && data != nullptr) {
       r.outcome.granted = {data->alt.qos};
     } else if (r.filters > 1 && data != nullptr && data->alt.qosList != nullptr) {
@@ -287,6 +322,9 @@ void on_request_success5(void* context, MQTTAsync_successData5* data)
 {
   finish(context, [data](Request& r) {
     r.outcome.ok = true;
+    if (r.connect && data != nullptr) {
+      r.outcome.session_present = data->alt.connect.sessionPresent != 0;
+    }
     for (int i = 0; data != nullptr && i < data->properties.count; ++i) {
       if (data->properties.array[i].identifier == MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE) {
         r.outcome.maximum_packet_size = data->properties.array[i].value.integer4;
@@ -327,12 +365,86 @@ void publish_done(void* context, const Outcome* failure)
   s.changed.notify_all();
 }
 
-// Context of a QoS 1 or 2 publish when refusals are reported per message.
+// Context of a QoS 1 or 2 publish when refusals are reported per message,
+// and of every QoS 1 or 2 publish of a reconnecting connection (`seq` its
+// number in State::resend, `epoch` the connection it was sent on).
 struct Tracked
 {
   State* state;
   std::string topic;
+  std::uint64_t seq = 0;
+  std::uint64_t epoch = 0;
 };
+
+// A broker's DISCONNECT reason (MQTT 5) that reconnecting would only meet
+// again: another client took the session over (two tools with one client
+// id would take it from each other for ever), the client broke the
+// protocol or sent what the broker does not allow, or the broker sends
+// it elsewhere. Shutting down, busy, keepalive timeouts are retried.
+bool disconnect_is_final(int code)
+{
+  switch (code) {
+  case 0x81: // malformed packet
+  case 0x82: // protocol error
+  case 0x87: // not authorized
+  case 0x8E: // session taken over
+  case 0x94: // topic alias invalid
+  case 0x95: // packet too large
+  case 0x9A: // retain not supported
+  case 0x9B: // QoS not supported
+  case 0x9C: // use another server
+  case 0x9D: // server moved
+    return true;
+  default:
+    return false;
+  }
+}
+
+// A delivery failure that a lost connection causes (Paho fails what was in
+// flight when the session is cleaned): a reconnecting connection sends
+// the message again instead.
+bool failed_by_loss(int code)
+{
+  return code == MQTTASYNC_OPERATION_INCOMPLETE || code == MQTTASYNC_DISCONNECTED;
+}
+
+// Completion of a reconnecting connection's QoS 1 or 2 publish.
+void resend_done(void* context, const Outcome* failure)
+{
+  std::unique_ptr<Tracked> tracked(static_cast<Tracked*>(context));
+  State& s = *tracked->state;
+  bool refused = false;
+  {
+    std::lock_guard lock(s.mutex);
+    if (tracked->epoch == s.epoch && s.in_flight > 0) {
+      --s.in_flight;
+    }
+    if (failure == nullptr) {
+      if (s.resend.acknowledge(tracked->seq)) {
+        ++s.completed;
+      }
+    } else if (failed_by_loss(failure->code) && !s.lost) {
+      // Held: sent again after the reconnect.
+    } else {
+      refused = failure->reason >= 0x80 && s.v5 && s.refused_handler;
+      if (s.resend.acknowledge(tracked->seq)) {
+        ++s.completed;
+      }
+      if (!refused && !s.publish_failure) {
+        s.publish_failure = *failure;
+      }
+    }
+    s.changed.notify_all();
+  }
+  if (refused) {
+    const char* name = s.paho->reasonCodeToString(static_cast<MQTTReasonCodes>(failure->reason));
+    s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
+    if (!s.detached.load(std::memory_order_acquire)) {
+      s.refused_handler(tracked->topic, failure->reason, name != nullptr ? name : "");
+    }
+    s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
 
 void tracked_done(void* context, const Outcome* failure)
 {
@@ -355,6 +467,7 @@ struct Q0Mark
 {
   State* state;
   std::uint64_t number;
+  std::uint64_t epoch = 0; // the connection it was sent on
 };
 
 void q0_done(void* context, const Outcome* failure)
@@ -363,6 +476,9 @@ void q0_done(void* context, const Outcome* failure)
   State& s = *mark->state;
   std::lock_guard lock(s.mutex);
   s.q0_written = std::max(s.q0_written, mark->number);
+  if (failure != nullptr && s.reconnect && (mark->epoch != s.epoch || failed_by_loss(failure->code))) {
+    failure = nullptr; // QoS 0 lost with its connection: not an error of the publish
+  }
   if (failure != nullptr && !s.publish_failure) {
     s.publish_failure = *failure;
   }
@@ -435,7 +551,8 @@ void read_properties(const MQTTProperties& from, MessageProperties& to)
 
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message)
 {
-  auto& s = *static_cast<State*>(context);
+  auto& link = *static_cast<Link*>(context);
+  auto& s = *link.state;
   on_receiving_thread = true;
   if (s.idle_handler && paho_socket::receive_thread_idle == nullptr) {
     paho_socket::receive_thread_idle = &s.idle_handler;
@@ -457,7 +574,7 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
     if (message->properties.count > 0) {
       read_properties(message->properties, properties);
       // An alias alone: Paho hands the message over with an empty topic.
-      m.topic = s.topic_aliases.resolve(m.topic, properties.topic_alias);
+      m.topic = link.topic_aliases.resolve(m.topic, properties.topic_alias);
       m.properties = &properties;
     }
     s.message_handler(m);
@@ -471,23 +588,36 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
 
 // Marks the connection lost (once: a broker's DISCONNECT and the loss that
 // follows it are one event) and tells the lost handler why; `debug_line`
-// is what -d prints.
-void report_lost(State& s, const std::string& reason, const std::string& debug_line)
+// is what -d prints. A reconnecting connection is only marked down (for
+// Impl::reconnect_loop); a previous connection's loss is old news.
+void report_lost(Link& link, const std::string& reason, const std::string& debug_line, int code = 0)
 {
+  State& s = *link.state;
   {
     std::lock_guard lock(s.mutex);
-    if (s.lost) {
-      return;
+    if (s.reconnect) {
+      if (link.epoch != s.epoch || s.down || s.lost) {
+        return;
+      }
+      s.down = true;
+      s.down_since = std::chrono::steady_clock::now();
+      s.down_reason = reason;
+      s.down_code = code;
+      s.changed.notify_all();
+    } else {
+      if (s.lost) {
+        return;
+      }
+      s.lost = true;
+      s.changed.notify_all();
     }
-    s.lost = true;
-    s.changed.notify_all();
   }
   s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
   if (!s.detached.load(std::memory_order_acquire)) {
     if (s.debug) {
       fmt::print(stderr, "Client {} {}\n", s.id, debug_line);
     }
-    if (s.lost_handler) {
+    if (s.lost_handler && !s.reconnect) {
       s.lost_handler(reason);
     }
   }
@@ -496,9 +626,9 @@ void report_lost(State& s, const std::string& reason, const std::string& debug_l
 
 void paho_connection_lost(void* context, char* cause)
 {
-  auto& s = *static_cast<State*>(context);
+  auto& link = *static_cast<Link*>(context);
   const std::string reason = cause != nullptr ? cause : "";
-  report_lost(s, reason.empty() ? std::string("connection lost") : reason,
+  report_lost(link, reason.empty() ? std::string("connection lost") : reason,
               reason.empty() ? std::string("connection lost") : "connection lost: " + reason);
 }
 
@@ -533,7 +663,8 @@ void add_properties(const PahoLibrary& paho, MQTTProperties& out, const std::vec
 // does not.
 void paho_disconnected(void* context, MQTTProperties* properties, enum MQTTReasonCodes code)
 {
-  auto& s = *static_cast<State*>(context);
+  auto& link = *static_cast<Link*>(context);
+  auto& s = *link.state;
   const char* name = s.paho->reasonCodeToString(code);
   std::string text = name != nullptr ? name : "no reason given";
   if (text.size() >= 2 && std::isupper(static_cast<unsigned char>(text[0])) != 0
@@ -547,7 +678,7 @@ void paho_disconnected(void* context, MQTTProperties* properties, enum MQTTReaso
       reason += fmt::format(": {}", std::string_view(p.value.data.data, static_cast<std::size_t>(p.value.data.len)));
     }
   }
-  report_lost(s, reason, fmt::format("received DISCONNECT ({})", static_cast<int>(code)));
+  report_lost(link, reason, fmt::format("received DISCONNECT ({})", static_cast<int>(code)), static_cast<int>(code));
 }
 
 } // namespace
@@ -559,9 +690,30 @@ struct Connection::Impl
   const PahoLibrary& paho;
   std::unique_ptr<State> state;
   std::unique_ptr<TlsSettings> tls; // made by the first TLS connect, kept as long as the client
-  MQTTAsync client = nullptr;
+  // The Paho client of the current connection: a reconnect replaces it
+  // (under send_mutex) with a fresh one; the old one is left idle.
+  std::atomic<MQTTAsync> client{nullptr};
+  // The callbacks' contexts, one per Paho client; left to the process's
+  // exit with the state (Paho may call back until then).
+  std::mutex links_mutex;
+  std::vector<std::unique_ptr<Link>> links;
   bool connect_called = false;
   std::thread sender; // publishes the outbox; started by the first post()
+  // Reconnecting: the thread of reconnect_loop, started by the first
+  // successful connect; send_mutex orders every sendMessage against a
+  // reconnect's client swap and resends.
+  std::thread reconnector;
+  std::mutex send_mutex;
+  // What subscribe() subscribed to, for a reconnect without a kept session.
+  struct Subscription
+  {
+    std::vector<std::string> filters;
+    int qos = 0;
+    SubscriptionOptions options;
+  };
+  std::vector<Subscription> subscriptions;
+  // Connection::on_notice's, or empty: print on stderr.
+  std::function<void(const std::string&)> notice_handler;
   // -D publish ..., built once: each PUBLISH takes a copy.
   MQTTProperties publish_properties = MQTTProperties_initializer;
   // -D publish topic-alias: the topic the broker has bound to the alias
@@ -593,18 +745,58 @@ struct Connection::Impl
     state->v5 = o.mqtt_version == 5;
     state->debug = o.debug;
     state->id = o.id;
+    state->reconnect = o.reconnect;
+    client = create_client();
+  }
+
+  // A Paho client for the options' broker; nothing is sent. Throws Error.
+  MQTTAsync create_client()
+  {
+    MQTTAsync created = nullptr;
     MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
     create.MQTTVersion = state->v5 ? MQTTVERSION_5 : MQTTVERSION_DEFAULT;
-    // Publishing while disconnected fails at once instead of buffering.
+    // Publishing while disconnected fails at once instead of buffering
+    // (a reconnecting connection holds QoS 1/2 messages itself).
     create.sendWhileDisconnected = 0;
-    create.maxBufferedMessages = std::max(max_buffered, 2 * o.max_inflight + 16);
+    create.maxBufferedMessages = std::max(max_buffered, 2 * options.max_inflight + 16);
     // MQTTCLIENT_PERSISTENCE_NONE: in-flight state stays in memory and
     // nothing is ever written to the working directory.
-    int rc = paho.createWithOptions(&client, server_uri(o).c_str(), o.id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
-                                    nullptr, &create);
+    int rc = paho.createWithOptions(&created, server_uri(options).c_str(), options.id.c_str(),
+                                    MQTTCLIENT_PERSISTENCE_NONE, nullptr, &create);
     if (rc != MQTTASYNC_SUCCESS) {
       throw Error(exit_code::failure,
-                  fmt::format("cannot connect to {}: {}", endpoint_text(o), error_text(rc)));
+                  fmt::format("cannot connect to {}: {}", endpoint_text(options), error_text(rc)));
+    }
+    return created;
+  }
+
+  Link* new_link(std::uint64_t epoch)
+  {
+    std::lock_guard lock(links_mutex);
+    links.push_back(std::make_unique<Link>(Link{state.get(), epoch, {}}));
+    return links.back().get();
+  }
+
+  // Sets a client's callbacks (`link` their context) and sends CONNECT;
+  // `request` gets the outcome. Returns Paho's code.
+  int start_connect(MQTTAsync target, Link* link, Request* request);
+
+  // The reconnecting connection's thread: after each loss, reconnects with
+  // backoff, resubscribes, sends again what was not acknowledged, until it
+  // gives up (--reconnect-timeout, a refusal that would repeat).
+  void reconnect_loop() noexcept;
+
+  // Subscribes on `target`; the outcome (SUBACK) is waited for.
+  Outcome subscribe_on(MQTTAsync target, const std::vector<std::string>& filters, int qos,
+                       Connection::Deadline deadline, const SubscriptionOptions& subscription);
+
+  // One line on stderr ("mqtk-sub: ..."), unless --quiet.
+  void notice(const std::string& text) const
+  {
+    if (notice_handler) {
+      notice_handler(text);
+    } else if (!options.quiet) {
+      fmt::print(stderr, "{}: {}\n", tool, text);
     }
   }
 
@@ -620,8 +812,8 @@ struct Connection::Impl
       paho.propertiesFree(&publish_properties); // Paho copied them for each PUBLISH
     }
     if (!connect_called) {
-      if (client != nullptr) {
-        paho.destroy(&client); // no threads yet: returns at once
+      if (MQTTAsync c = client.load(); c != nullptr) {
+        paho.destroy(&c); // no threads yet: returns at once
       }
       return;
     }
@@ -632,6 +824,12 @@ struct Connection::Impl
     }
     if (sender.joinable()) {
       sender.join(); // it uses this Impl; it stops at once once detached
+    }
+    if (reconnector.joinable()) {
+      reconnector.join(); // likewise (a connect attempt's wait ends too)
+    }
+    for (auto& link : links) {
+      (void)link.release();
     }
     // A handler already running finishes before what it uses goes (at most
     // 2 s: a handler blocked longer is the tool's own hang, cut by its alarm).
@@ -703,6 +901,23 @@ struct Connection::Impl
   void publish_now(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows,
                    Connection::Deadline deadline = {});
 
+  // publish_now at QoS 1 or 2 on a reconnecting connection: the message is
+  // held in State::resend until acknowledged; while the connection is down
+  // or resending it only queues (waiting while --max-buffer are held).
+  void publish_held(std::string_view topic, std::string_view payload, int qos, bool retain,
+                    Connection::Deadline deadline);
+
+  // Hands held message `seq` to Paho on the current client (send_mutex
+  // held, the message marked sent on `epoch`). A refusal that a lost
+  // connection explains leaves it held; any other is thrown.
+  void send_held(std::uint64_t seq, std::uint64_t epoch, const std::string& topic, const std::string& payload,
+                 int qos, bool retain);
+
+  // After a reconnect: sends every held message not yet sent on the new
+  // connection, oldest first, within the -M window (send_mutex held, so
+  // new publishes queue behind). Throws Error.
+  void resend_held();
+
   std::string error_text(int rc) const
   {
     const char* text = paho.strerror(rc);
@@ -715,7 +930,11 @@ struct Connection::Impl
     return text != nullptr ? text : "";
   }
 
-  bool connected() const noexcept { return client != nullptr && paho.isConnected(client) != 0; }
+  bool connected() const noexcept
+  {
+    MQTTAsync c = client.load();
+    return c != nullptr && paho.isConnected(c) != 0;
+  }
 
   template <typename... Args>
   void debug(fmt::format_string<Args...> format, Args&&... args)
@@ -798,7 +1017,10 @@ struct Connection::Impl
   {
     State& s = *state;
     std::unique_lock lock(s.mutex);
-    auto ended = [&] { return request->outcome.done || s.lost || s.cancelled; };
+    auto ended = [&] {
+      return request->outcome.done || s.lost || s.cancelled || s.detached.load(std::memory_order_acquire)
+             || (s.down && !request->connect);
+    };
     bool timed_out = false;
     if (deadline) {
       timed_out = !s.changed.wait_until(lock, *deadline, ended);
@@ -862,15 +1084,19 @@ void Connection::on_idle(std::function<void()> handler)
   m_impl->state->idle_handler = std::move(handler);
 }
 
+void Connection::on_notice(std::function<void(const std::string&)> handler)
+{
+  m_impl->notice_handler = std::move(handler);
+}
+
 void Connection::on_connection_lost(LostHandler handler)
 {
   m_impl->state->lost_handler = std::move(handler);
 }
 
-void Connection::connect(std::optional<std::chrono::steady_clock::time_point> deadline)
+int Connection::Impl::start_connect(MQTTAsync target, Link* link, Request* request)
 {
-  const auto started = std::chrono::steady_clock::now();
-  auto& impl = *m_impl;
+  Impl& impl = *this;
   const auto& o = impl.options;
   State& s = *impl.state;
   impl.debug("sending CONNECT to {} (MQTT {}, keepalive {}, clean {})", endpoint_text(o),
@@ -878,12 +1104,12 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
              o.disable_clean_session ? 0 : 1);
 
   // Paho refuses a client without a message callback.
-  int rc = impl.paho.setCallbacks(impl.client, &s, paho_connection_lost, paho_message_arrived, nullptr);
+  int rc = impl.paho.setCallbacks(target, link, paho_connection_lost, paho_message_arrived, nullptr);
   if (rc != MQTTASYNC_SUCCESS) {
-    throw impl.translate_connect_failure(rc, 0, "");
+    return rc;
   }
   if (s.v5) {
-    impl.paho.setDisconnected(impl.client, &s, paho_disconnected);
+    impl.paho.setDisconnected(target, link, paho_disconnected);
   }
 
   const MQTTAsync_connectOptions v3_defaults = MQTTAsync_connectOptions_initializer;
@@ -953,9 +1179,9 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
     co.ssl = impl.tls->options();
   }
 
-  auto request = std::make_unique<Request>();
   request->state = &s;
-  co.context = request.get();
+  request->connect = true;
+  co.context = request;
   if (s.v5) {
     co.onSuccess5 = on_request_success5;
     co.onFailure5 = on_request_failure5;
@@ -967,13 +1193,24 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
   // Paho starts its send and receive threads here; they inherit this.
   keep_threads_together();
   impl.connect_called = true;
-  rc = impl.paho.connect(impl.client, &co);
+  rc = impl.paho.connect(target, &co);
   if (properties.count > 0) {
     impl.paho.propertiesFree(&properties);
   }
   if (will_properties.count > 0) {
     impl.paho.propertiesFree(&will_properties);
   }
+  return rc;
+}
+
+void Connection::connect(std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+  const auto started = std::chrono::steady_clock::now();
+  auto& impl = *m_impl;
+  const auto& o = impl.options;
+  const double connect_timeout = std::min(o.connect_timeout, max_connect_timeout);
+  auto request = std::make_unique<Request>();
+  int rc = impl.start_connect(impl.client, impl.new_link(impl.state->epoch), request.get());
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate_connect_failure(rc, 0, "");
   }
@@ -993,6 +1230,9 @@ void Connection::connect(std::optional<std::chrono::steady_clock::time_point> de
   }
   impl.maximum_packet_size = outcome.maximum_packet_size;
   impl.debug("received CONNACK (0)");
+  if (impl.state->reconnect && !impl.reconnector.joinable()) {
+    impl.reconnector = std::thread([&impl] { impl.reconnect_loop(); });
+  }
 }
 
 void Connection::publish(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows,
@@ -1034,6 +1274,10 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
                               topic, size, endpoint_text(options), maximum_packet_size));
     }
   }
+  if (s.reconnect && qos > 0) {
+    publish_held(topic, payload, qos, retain, deadline);
+    return;
+  }
   std::uint64_t window = qos == 0 ? qos0_window : static_cast<std::uint64_t>(std::max(1, options.max_inflight));
   std::unique_ptr<Q0Mark> mark;
   std::optional<Outcome> failure;
@@ -1046,7 +1290,9 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
     // wait (measured): mosquitto does not set TCP_NODELAY by default, so its
     // PUBACKs wait for our delayed TCP ACK unless a PUBLISH of ours carries
     // it. A failure not yet reported ends the wait at once.
-    auto go_on = [&] { return room() || s.publish_failure || s.lost || s.detached.load() || s.cancelled; };
+    auto go_on = [&] {
+      return room() || s.publish_failure || s.lost || s.detached.load() || s.cancelled || (s.reconnect && s.down);
+    };
     if (!deadline) {
       s.changed.wait(lock, go_on);
     } else if (!s.changed.wait_until(lock, *deadline, go_on)) {
@@ -1055,6 +1301,13 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
     }
     if (s.cancelled) {
       throw Error(exit_code::failure, "interrupted");
+    }
+    if (s.gave_up) {
+      throw *s.gave_up;
+    }
+    if (s.reconnect && s.down && !s.lost) {
+      ++s.dropped_q0; // as mosquitto_pub: QoS 0 is not held while disconnected
+      return;
     }
     failure = take_publish_failure();
     gone = s.lost || s.detached.load();
@@ -1065,7 +1318,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
         // a burst, and at least every quarter window so the window moves).
         std::uint64_t number = ++s.q0_issued;
         if (!more_follows || number % (qos0_window / 4) == 0) {
-          mark = std::make_unique<Q0Mark>(Q0Mark{&s, number});
+          mark = std::make_unique<Q0Mark>(Q0Mark{&s, number, s.epoch});
         }
       } else {
         ++s.issued;
@@ -1108,7 +1361,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   } else if (mark) {
     set_delivery_callbacks<q0_done>(response, mark.get(), s.v5);
   }
-  int rc = paho.sendMessage(client, alias_only ? "" : std::string(topic).c_str(), &message, &response);
+  int rc = paho.sendMessage(client.load(), alias_only ? "" : std::string(topic).c_str(), &message, &response);
   if (rc != MQTTASYNC_SUCCESS) {
     {
       std::lock_guard lock(s.mutex);
@@ -1117,6 +1370,11 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
         --s.issued;
       } else {
         --s.q0_issued;
+        if (s.reconnect && (rc == MQTTASYNC_DISCONNECTED || s.down)) {
+          ++s.dropped_q0; // the connection just broke: dropped as while down
+          s.changed.notify_all();
+          return;
+        }
       }
     }
     throw translate(rc, 0, "publish");
@@ -1126,6 +1384,119 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   }
   mark.release(); // owned by the callback now
   tracked.release();
+}
+
+void Connection::Impl::publish_held(std::string_view topic, std::string_view payload, int qos, bool retain,
+                                    Connection::Deadline deadline)
+{
+  State& s = *state;
+  const std::uint64_t window = static_cast<std::uint64_t>(std::max(1, options.max_inflight));
+  const std::size_t most_held = static_cast<std::size_t>(std::max(1, options.max_buffer));
+  std::uint64_t seq = 0;
+  std::uint64_t epoch = 0;
+  std::optional<Outcome> failure;
+  {
+    std::unique_lock lock(s.mutex);
+    // While down or resending the message only queues; else it also needs
+    // a free slot in the -M window.
+    auto room = [&] {
+      return s.resend.size() < most_held && (s.down || s.resending || s.in_flight < window);
+    };
+    auto go_on = [&] { return room() || s.publish_failure || s.lost || s.detached.load() || s.cancelled; };
+    if (!deadline) {
+      s.changed.wait(lock, go_on);
+    } else if (!s.changed.wait_until(lock, *deadline, go_on)) {
+      throw Error(exit_code::timeout,
+                  fmt::format("while waiting for {} to acknowledge what was published", endpoint_text(options)));
+    }
+    if (s.cancelled) {
+      throw Error(exit_code::failure, "interrupted");
+    }
+    if (s.gave_up) {
+      throw *s.gave_up;
+    }
+    failure = take_publish_failure();
+    if (!failure && !s.lost && !s.detached.load()) {
+      seq = s.resend.add(topic, payload, qos, retain);
+      ++s.issued;
+      if (!s.down && !s.resending) {
+        epoch = s.epoch;
+        s.resend.mark_sent(seq, epoch);
+        ++s.in_flight;
+      }
+    }
+  }
+  if (failure) {
+    throw translate(failure->code, failure->reason, "publish");
+  }
+  if (seq == 0) {
+    throw translate(MQTTASYNC_DISCONNECTED, 0, "publish");
+  }
+  if (epoch == 0) {
+    return; // held for the reconnect
+  }
+  if (options.debug) {
+    debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
+  }
+  std::lock_guard send_lock(send_mutex);
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.epoch != epoch) {
+      return; // a reconnect came in between: its resend sends this one
+    }
+  }
+  send_held(seq, epoch, std::string(topic), std::string(payload), qos, retain);
+}
+
+void Connection::Impl::send_held(std::uint64_t seq, std::uint64_t epoch, const std::string& topic,
+                                 const std::string& payload, int qos, bool retain)
+{
+  State& s = *state;
+  MQTTAsync_message message = MQTTAsync_message_initializer;
+  message.payload = const_cast<char*>(payload.data()); // Paho copies it
+  message.payloadlen = static_cast<int>(payload.size());
+  message.qos = qos;
+  message.retained = retain ? 1 : 0;
+  if (publish_properties.count > 0) {
+    message.properties = publish_properties; // Paho copies them
+  }
+  std::unique_lock alias_lock(alias_mutex, std::defer_lock);
+  bool alias_only = false;
+  if (options.property_set.topic_alias()) {
+    alias_lock.lock();
+    alias_only = alias_bound_locked(topic);
+  }
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  auto tracked = std::make_unique<Tracked>(Tracked{&s, topic, seq, epoch});
+  set_delivery_callbacks<resend_done>(response, tracked.get(), s.v5);
+  int rc = paho.sendMessage(client.load(), alias_only ? "" : topic.c_str(), &message, &response);
+  if (rc == MQTTASYNC_SUCCESS) {
+    if (alias_lock.owns_lock() && !alias_only) {
+      alias_topic = topic;
+    }
+    tracked.release(); // owned by the callback now
+    return;
+  }
+  bool by_loss = false;
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.epoch == epoch && s.in_flight > 0) {
+      --s.in_flight;
+    }
+    // Refused at once: no callback will come. A client that is no longer
+    // connected refuses with MQTTASYNC_DISCONNECTED: the message stays
+    // held and goes out after the reconnect.
+    by_loss = rc == MQTTASYNC_DISCONNECTED || s.down;
+    if (by_loss) {
+      s.resend.mark_unsent(seq);
+    } else if (s.resend.acknowledge(seq)) {
+      --s.issued;
+    }
+    s.changed.notify_all();
+  }
+  if (!by_loss) {
+    throw translate(rc, 0, "publish");
+  }
 }
 
 void Connection::flush(Deadline deadline)
@@ -1154,6 +1525,9 @@ void Connection::flush(Deadline deadline)
     if (!done && s.cancelled) {
       throw Error(exit_code::failure, "interrupted");
     }
+    if (!done && s.gave_up) {
+      throw *s.gave_up;
+    }
   }
   if (outbox_failure) {
     throw *outbox_failure;
@@ -1170,14 +1544,10 @@ void Connection::flush(Deadline deadline)
   }
 }
 
-std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, int qos,
-                                       std::optional<std::chrono::steady_clock::time_point> deadline,
-                                       const SubscriptionOptions& subscription)
+Outcome Connection::Impl::subscribe_on(MQTTAsync target, const std::vector<std::string>& filters, int qos,
+                                       Connection::Deadline deadline, const SubscriptionOptions& subscription)
 {
-  auto& impl = *m_impl;
-  if (filters.empty()) {
-    return {};
-  }
+  auto& impl = *this;
   std::vector<char*> topics;
   for (const auto& f : filters) {
     impl.debug("sending SUBSCRIBE ('{}', QoS {})", f, qos);
@@ -1207,7 +1577,7 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
       response.subscribeOptionsList = per_filter.data();
     }
   }
-  int rc = impl.paho.subscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), qoss.data(), &response);
+  int rc = impl.paho.subscribeMany(target, static_cast<int>(filters.size()), topics.data(), qoss.data(), &response);
   impl.paho.propertiesFree(&properties);
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate(rc, 0, "subscribe");
@@ -1228,6 +1598,21 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
   }
   impl.debug("received SUBACK");
   outcome.granted.resize(filters.size(), 0x80);
+  return outcome;
+}
+
+std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, int qos,
+                                       std::optional<std::chrono::steady_clock::time_point> deadline,
+                                       const SubscriptionOptions& subscription)
+{
+  auto& impl = *m_impl;
+  if (filters.empty()) {
+    return {};
+  }
+  Outcome outcome = impl.subscribe_on(impl.client, filters, qos, deadline, subscription);
+  if (impl.state->reconnect) {
+    impl.subscriptions.push_back({filters, qos, subscription});
+  }
   return outcome.granted;
 }
 
@@ -1255,7 +1640,7 @@ void Connection::unsubscribe(const std::vector<std::string>& filters,
   MQTTProperties properties = MQTTProperties_initializer;
   add_properties(impl.paho, properties, impl.options.property_set.unsubscribe);
   response.properties = properties; // Paho copies them
-  int rc = impl.paho.unsubscribeMany(impl.client, static_cast<int>(filters.size()), topics.data(), &response);
+  int rc = impl.paho.unsubscribeMany(impl.client.load(), static_cast<int>(filters.size()), topics.data(), &response);
   impl.paho.propertiesFree(&properties);
   if (rc != MQTTASYNC_SUCCESS) {
     throw impl.translate(rc, 0, "unsubscribe");
@@ -1297,7 +1682,7 @@ void Connection::disconnect() noexcept
       d.onSuccess = on_request_success;
       d.onFailure = on_request_failure;
     }
-    int rc = impl.paho.disconnect(impl.client, &d);
+    int rc = impl.paho.disconnect(impl.client.load(), &d);
     impl.paho.propertiesFree(&properties);
     if (rc != MQTTASYNC_SUCCESS) {
       impl.debug("DISCONNECT failed: {}", impl.error_text(rc));
@@ -1315,6 +1700,273 @@ void Connection::disconnect() noexcept
 bool Connection::is_connected() const noexcept
 {
   return m_impl->connected();
+}
+
+std::uint64_t Connection::dropped_while_down() const
+{
+  State& s = *m_impl->state;
+  std::lock_guard lock(s.mutex);
+  return s.dropped_q0;
+}
+
+std::optional<Error> Connection::gave_up() const
+{
+  State& s = *m_impl->state;
+  std::lock_guard lock(s.mutex);
+  return s.gave_up;
+}
+
+void Connection::Impl::reconnect_loop() noexcept
+{
+  State& s = *state;
+  const std::string where = endpoint_text(options);
+  auto stopping = [&] { return s.detached.load(std::memory_order_acquire) || s.cancelled; };
+  auto give_up = [&](Error e) {
+    {
+      std::lock_guard lock(s.mutex);
+      s.gave_up = e;
+      s.lost = true;
+      s.changed.notify_all();
+    }
+    s.in_handlers.fetch_add(1, std::memory_order_acq_rel);
+    if (!s.detached.load(std::memory_order_acquire) && s.lost_handler) {
+      s.lost_handler(e.what());
+    }
+    s.in_handlers.fetch_sub(1, std::memory_order_acq_rel);
+  };
+  ReconnectBackoff backoff;
+  // Connections that broke again after sending held messages anew, none of
+  // them acknowledged: a message the broker refuses by closing the
+  // connection (a topic alias it does not allow, say) would otherwise be
+  // sent for ever.
+  int fruitless = 0;
+  std::optional<std::uint64_t> completed_at_reconnect;
+  while (true) {
+    std::chrono::steady_clock::time_point lost_at;
+    std::string why;
+    int code = 0;
+    std::string oldest_topic;
+    {
+      std::unique_lock lock(s.mutex);
+      s.changed.wait(lock, [&] { return s.down || stopping(); });
+      if (stopping()) {
+        return;
+      }
+      lost_at = s.down_since;
+      why = s.down_reason;
+      code = s.down_code;
+      const bool progress = !completed_at_reconnect || s.completed != *completed_at_reconnect;
+      fruitless = progress || s.resend.empty() ? 0 : fruitless + 1;
+      if (const auto* oldest = s.resend.oldest()) {
+        oldest_topic = oldest->topic;
+      }
+    }
+    if (fruitless >= 3) {
+      give_up(Error(exit_code::failure,
+                    fmt::format("lost the connection to {} ({}) {} times in a row right after sending held messages "
+                                "again, none of them acknowledged: giving up (the oldest is to '{}')",
+                                where, why, fruitless, oldest_topic)));
+      return;
+    }
+    if (s.v5 && disconnect_is_final(code)) {
+      // The broker said why, and the same would happen again.
+      give_up(Error(exit_code::failure, fmt::format("lost the connection to {}: {}", where, why)));
+      return;
+    }
+    try {
+      notice(fmt::format("lost the connection to {} ({}); reconnecting", where, why));
+      std::optional<std::chrono::steady_clock::time_point> give_up_at;
+      if (options.reconnect_timeout > 0) {
+        give_up_at = lost_at + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(std::min(options.reconnect_timeout, max_connect_timeout)));
+      }
+      backoff.reset();
+      std::string last_error = why;
+      MQTTAsync next = nullptr;
+      Link* link = nullptr;
+      int attempts = 0;
+      bool back = false;
+      while (!back) {
+        auto wake_at = std::chrono::steady_clock::now() + backoff.next();
+        if (give_up_at && wake_at > *give_up_at) {
+          wake_at = *give_up_at;
+        }
+        {
+          std::unique_lock lock(s.mutex);
+          if (s.changed.wait_until(lock, wake_at, stopping)) {
+            return;
+          }
+        }
+        if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
+          give_up(Error(exit_code::connection_lost,
+                        fmt::format("lost the connection to {} and could not reconnect within {} s "
+                                    "(--reconnect-timeout): {}",
+                                    where, options.reconnect_timeout, last_error)));
+          return;
+        }
+        ++attempts;
+        if (next == nullptr) {
+          next = create_client();
+          std::lock_guard lock(s.mutex);
+          link = new_link(s.epoch + 1);
+        }
+        auto request = std::make_unique<Request>();
+        int rc = start_connect(next, link, request.get());
+        Outcome outcome;
+        if (rc != MQTTASYNC_SUCCESS) {
+          outcome.code = rc;
+        } else {
+          auto until = std::chrono::steady_clock::now()
+                       + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(std::min(options.connect_timeout, max_connect_timeout)));
+          if (give_up_at && until > *give_up_at) {
+            until = *give_up_at;
+          }
+          outcome = wait(std::move(request), until);
+        }
+        if (stopping()) {
+          return;
+        }
+        if (outcome.code == wait_timed_out) {
+          last_error = fmt::format("cannot connect to {}: {}", where, diagnose_silence(options));
+          // Its CONNECT may still be answered, and a late session with our
+          // client id would take over the next one's: end it, use another.
+          MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+          d.timeout = 0;
+          (void)paho.disconnect(next, &d);
+          next = nullptr;
+          continue;
+        }
+        if (!outcome.ok) {
+          Error e = translate_connect_failure(outcome.code, outcome.reason, outcome.message);
+          const int refusal = options.mqtt_version == 5 && outcome.reason >= 0x80 ? outcome.reason : outcome.code;
+          const bool refused = e.code() != exit_code::failure && e.code() != exit_code::tls && refusal > 0;
+          if (refused && refusal_is_permanent(options.mqtt_version, refusal)) {
+            give_up(Error(e.code(), fmt::format("reconnecting: {}", e.what())));
+            return;
+          }
+          last_error = e.what();
+          continue;
+        }
+        // Connected: from here on this client is the connection.
+        std::size_t held = 0;
+        {
+          std::scoped_lock locks(send_mutex, s.mutex);
+          ++s.epoch;
+          link->epoch = s.epoch;
+          client = next;
+          s.down = false;
+          s.resending = true;
+          s.in_flight = 0;
+          s.q0_written = s.q0_issued; // QoS 0 still queued on the old client is gone with it
+          held = s.resend.size();
+          completed_at_reconnect = s.completed;
+          maximum_packet_size = outcome.maximum_packet_size;
+          s.changed.notify_all();
+        }
+        {
+          std::lock_guard lock(alias_mutex);
+          alias_topic.reset(); // a topic alias lives as long as its connection
+        }
+        back = true;
+        if (paho.isConnected(next) == 0) {
+          // Lost between CONNACK and the swap, when its loss was not yet
+          // this connection's to report.
+          std::lock_guard lock(s.mutex);
+          if (!s.down) {
+            s.down = true;
+            s.down_since = std::chrono::steady_clock::now();
+            s.down_reason = "connection lost";
+            s.resending = false;
+            s.changed.notify_all();
+          }
+          continue;
+        }
+        const double away = std::chrono::duration<double>(std::chrono::steady_clock::now() - lost_at).count();
+        std::string done = fmt::format("connected to {} again after {:.1f} s ({} attempt{})", where, away, attempts,
+                                       attempts == 1 ? "" : "s");
+        bool resubscribe = !subscriptions.empty() && !outcome.session_present;
+        if (resubscribe) {
+          done += "; subscribed again";
+        }
+        if (held > 0) {
+          done += fmt::format("; sending {} unacknowledged message{} again", held, held == 1 ? "" : "s");
+        }
+        notice(done);
+        if (resubscribe) {
+          for (const auto& sub : subscriptions) {
+            Outcome granted = subscribe_on(next, sub.filters, sub.qos, {}, sub.options);
+            for (std::size_t i = 0; i < granted.granted.size() && i < sub.filters.size(); ++i) {
+              if (granted.granted[i] >= 0x80) {
+                notice(fmt::format("broker refused the subscription to '{}' (reason code {})", sub.filters[i],
+                                   granted.granted[i]));
+              }
+            }
+          }
+        }
+        resend_held();
+      }
+    } catch (const Error& e) {
+      // A resubscribe or resend that failed: the connection broke again
+      // (the loop waits for its loss) or cannot go on.
+      std::lock_guard lock(s.mutex);
+      s.resending = false;
+      if (!s.down) {
+        s.gave_up = Error(e.code(), fmt::format("reconnecting: {}", e.what()));
+        s.lost = true;
+      }
+      s.changed.notify_all();
+    } catch (const std::exception& e) {
+      std::lock_guard lock(s.mutex);
+      s.resending = false;
+      s.gave_up = failed("reconnect", e.what());
+      s.lost = true;
+      s.changed.notify_all();
+    }
+  }
+}
+
+void Connection::Impl::resend_held()
+{
+  State& s = *state;
+  const std::uint64_t window = static_cast<std::uint64_t>(std::max(1, options.max_inflight));
+  std::lock_guard send_lock(send_mutex);
+  std::uint64_t from = 0;
+  while (true) {
+    std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;
+    std::string topic;
+    std::string payload;
+    int qos = 1;
+    bool retain = false;
+    {
+      std::unique_lock lock(s.mutex);
+      s.changed.wait(lock, [&] {
+        return s.in_flight < window || s.down || s.detached.load(std::memory_order_acquire) || s.cancelled;
+      });
+      if (s.down || s.detached.load(std::memory_order_acquire) || s.cancelled) {
+        s.resending = false;
+        return; // broke again: the next reconnect resends
+      }
+      auto next = s.resend.oldest_unsent(s.epoch, from);
+      if (!next) {
+        s.resending = false;
+        s.changed.notify_all();
+        return;
+      }
+      seq = *next;
+      epoch = s.epoch;
+      const ResendBuffer::Entry& entry = *s.resend.find(seq);
+      topic = entry.topic;
+      payload = entry.payload;
+      qos = entry.qos;
+      retain = entry.retain;
+      s.resend.mark_sent(seq, epoch);
+      ++s.in_flight;
+    }
+    send_held(seq, epoch, topic, payload, qos, retain);
+    from = seq + 1;
+  }
 }
 
 std::string library_versions()

@@ -2,6 +2,7 @@
 
 #include "mqtk/connection/options.hpp"
 #include "mqtk/mqtt/message.hpp"
+#include "mqtk/process/error.hpp"
 
 #include <chrono>
 #include <functional>
@@ -59,7 +60,8 @@ public:
   // connect().
   void on_idle(std::function<void()> handler);
 
-  // Called on Paho's thread when an established connection breaks.
+  // Called on Paho's thread when an established connection breaks (a
+  // reconnecting connection: on the reconnect thread when it gives up).
   void on_connection_lost(LostHandler handler);
 
   // Called on Paho's thread for each QoS 1 or 2 publish the broker refuses
@@ -127,6 +129,23 @@ public:
 
   // True while connected.
   bool is_connected() const noexcept;
+
+  // Reconnecting (ConnectionOptions::reconnect): after a loss the
+  // connection reconnects on a thread of its own (backoff from 0.1 s
+  // doubling to 10 s, with jitter), says so on stderr (one line per outage,
+  // one on recovery, not with --quiet), subscribes again when the broker
+  // kept no session, and sends again every QoS 1 and 2 message not
+  // acknowledged, in order. Meanwhile publish() holds QoS 1/2 messages (at
+  // most --max-buffer, then it waits) and drops QoS 0 ones, counted here.
+  // The lost handler is called only when reconnecting gives up; the waits
+  // then end with the error gave_up() returns (exit_code::connection_lost
+  // after --reconnect-timeout; a CONNACK refusal that would repeat, with
+  // its code).
+  std::uint64_t dropped_while_down() const;
+  // Receives the outage and recovery lines (without the tool's name)
+  // instead of stderr, on the reconnect thread. Set before connect().
+  void on_notice(std::function<void(const std::string&)> handler);
+  std::optional<Error> gave_up() const;
 
 private:
   struct Impl;

@@ -79,6 +79,20 @@ void add_connection_options(CLI::App& app, ConnectionOptions& o, ConnectionFlags
     ->transform(integer_in(1, 65535, "a number from 1 to 65535"))
     ->type_name("N");
   g->add_flag("--nodelay", o.nodelay, "Disable Nagle's algorithm (always disabled by Paho)");
+  if (flags.reconnects) {
+    auto* r = app.add_option_group("Reconnecting", "After a lost connection (see RELIABILITY in the manual)");
+    r->add_flag("--no-reconnect", o.no_reconnect, "Exit when the connection is lost instead of reconnecting");
+    r->add_option("--reconnect-timeout", o.reconnect_timeout,
+                  "Give up reconnecting after this many seconds, exit 7 (default: never)")
+      ->check(number_in(0, std::numeric_limits<double>::max(), "seconds above 0", true))
+      ->type_name("SECONDS");
+    if (flags.buffers) {
+      r->add_option("--max-buffer", o.max_buffer,
+                    "Most QoS 1 and 2 messages held until acknowledged; when full, stdin waits (default: 10000)")
+        ->transform(integer_in(1, 100000000, "a number from 1 to 100000000"))
+        ->type_name("N");
+    }
+  }
 
   auto* t = app.add_option_group("TLS", "Encrypted connections (server certificate verified unless --insecure)");
   t->add_option("--cafile", o.cafile, "File of trusted CA certificates (PEM)")

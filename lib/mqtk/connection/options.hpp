@@ -46,6 +46,16 @@ struct ConnectionOptions
   int max_inflight = 20;
   bool nodelay = false;
 
+  // Reconnecting (tools with ConnectionFlags::reconnects): --no-reconnect,
+  // --reconnect-timeout (0: try for ever), --max-buffer (QoS 1/2 messages
+  // held unacknowledged, mqtk-pub -l).
+  bool no_reconnect = false;
+  double reconnect_timeout = 0;
+  int max_buffer = 10000;
+  // Set by the tool before connecting: whether this connection reconnects
+  // after a loss (mqtk-sub, mqtk-pub -l) instead of failing.
+  bool reconnect = false;
+
   // TLS (mqtts:// or wss:// in -L, or --cafile/--capath/--tls-use-os-certs).
   std::string cafile;
   std::string capath;
@@ -92,6 +102,8 @@ struct ConnectionFlags
   std::string_view engine = "Paho MQTT C";
   bool binds = false;        // -A
   bool properties = true;    // -D is taken (refused as not supported otherwise)
+  bool reconnects = false;   // --no-reconnect, --reconnect-timeout
+  bool buffers = false;      // --max-buffer (a publisher that reconnects)
 };
 
 // Declares the connection flags shared by every tool (mosquitto's names and

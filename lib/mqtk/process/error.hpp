@@ -21,6 +21,9 @@ inline constexpr int not_all_cleared = 2;
 // mqtk-retain-clear: nothing was cleared because more topics matched than
 // --max allows, or the confirmation was not given.
 inline constexpr int not_confirmed = 3;
+// Reconnecting gave up: --reconnect-timeout passed without a connection
+// (mosquitto's MOSQ_ERR_CONN_LOST).
+inline constexpr int connection_lost = 7;
 // A TLS handshake failed; the failed check is named (mosquitto's
 // MOSQ_ERR_TLS, which mosquitto_pub exits with).
 inline constexpr int tls = 8;

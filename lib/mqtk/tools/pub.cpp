@@ -25,7 +25,7 @@ namespace mqtk {
 
 void add_pub_options(CLI::App& app, PubOptions& o)
 {
-  add_connection_options(app, o.connection);
+  add_connection_options(app, o.connection, {.reconnects = true, .buffers = true});
   auto* g = app.add_option_group("Publishing");
   g->add_option("-t,--topic", o.topic, "Topic to publish to")
     ->type_name("TOPIC");
@@ -378,6 +378,9 @@ int run_pub(PubOptions& o)
     }
   }
 
+  // A stream of lines reconnects after a loss, as mosquitto_pub -l does; a
+  // one-shot publish does not.
+  o.connection.reconnect = (o.stdin_lines || o.json_lines) && !o.connection.no_reconnect;
   Connection connection(o.connection, "mqtk-pub");
   std::atomic<bool> connected{false};
   // Before the connection is up there is nothing to finish: leave at once,
@@ -404,6 +407,9 @@ int run_pub(PubOptions& o)
   connection.disconnect();
   if (!o.connection.quiet) {
     publisher.rules().report("mqtk-pub");
+    if (const auto dropped = connection.dropped_while_down(); dropped > 0) {
+      fmt::print(stderr, "mqtk-pub: {} QoS 0 message{} dropped while disconnected\n", dropped, dropped == 1 ? "" : "s");
+    }
   }
   return exit_code::ok;
 }

@@ -34,7 +34,7 @@ namespace mqtk {
 
 void add_sub_options(CLI::App& app, SubOptions& o)
 {
-  add_connection_options(app, o.connection);
+  add_connection_options(app, o.connection, {.reconnects = true});
   auto* g = app.add_option_group("Subscribing");
   g->add_option("-t,--topic", o.topics, "Topic filter to subscribe to (repeatable)")
     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false)
@@ -715,6 +715,9 @@ int run_sub(SubOptions& o)
                         : o.json          ? OutputFormat::json_lines(o.pretty)
                                           : OutputFormat::plain(o.verbose, !o.no_eol);
 
+  // Reconnects after a loss, as mosquitto_sub does; not when it only
+  // subscribes (-E) or only unsubscribes.
+  o.connection.reconnect = !o.connection.no_reconnect && !o.exit_after_subscribe && !o.topics.empty();
   Connection connection(o.connection, "mqtk-sub");
   // Shared with Paho's threads, which may outlive this function's scope by
   // a few instructions before the process exits.
@@ -737,6 +740,9 @@ int run_sub(SubOptions& o)
   auto connected = std::make_shared<std::atomic<bool>>(false);
   if (live_chart) {
     stop.on_forced_exit([] { restore_screen_from_other_thread(); });
+    // Lines on stderr would scribble over the chart: while it is on screen
+    // an outage shows as a pause in the data.
+    connection.on_notice([](const std::string&) {});
   }
   stop.start([subscriber, connected](int signal_number) {
     if (!connected->load()) {
@@ -829,6 +835,9 @@ int run_sub(SubOptions& o)
     break;
   case Subscriber::End::lost:
     save_svg(true);
+    if (auto gave_up = connection.gave_up()) {
+      throw *gave_up;
+    }
     throw Error(exit_code::failure,
                 fmt::format("lost the connection to {}: {}", endpoint_text(o.connection), subscriber->reason()));
   case Subscriber::End::output_failed:
