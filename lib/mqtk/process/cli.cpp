@@ -2,10 +2,13 @@
 
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/connection/credentials.hpp"
+#include "mqtk/process/config_file.hpp"
 #include "mqtk/process/error.hpp"
 #include "mqtk/process/option_values.hpp"
+#include "mqtk/tools/front.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <unistd.h>
 
@@ -66,6 +69,30 @@ std::string parse_error_without_passwords(const CLI::ParseError& e, CLI::App& ap
   return message;
 }
 
+// Every tool's name, for the sections of the config file.
+std::vector<std::string> tool_names()
+{
+  std::vector<std::string> names;
+  for (const ToolSummary& t : known_tools()) {
+    names.push_back(fmt::format("mqtk-{}", t.name));
+  }
+  return names;
+}
+
+// -d: said once the command line and the config file are parsed.
+bool debug_given(CLI::App& app)
+{
+  std::vector<CLI::App*> apps = app.get_subcommands([](CLI::App* sub) { return !sub->get_name().empty(); });
+  apps.insert(apps.begin(), &app);
+  for (CLI::App* a : apps) {
+    const CLI::Option* debug = a->get_option_no_throw("--debug");
+    if (debug != nullptr && debug->count() > 0 && debug->as<bool>()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 } // namespace
 
 void run_tool(const ToolSpec& spec, int argc, char** argv)
@@ -83,8 +110,10 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
       fmt::print(stderr, "{}: {}\n", spec.name, message);
     }
   };
+  ConfigDefaults config(std::string(spec.name), tool_names(), [](const char* name) { return std::getenv(name); });
   try {
     spec.declare(app);
+    config.declare(app);
     refuse_option_names_as_values(app);
     argc = take_rest_arguments(spec, argc, argv);
     // Once CLI11 has copied the arguments, whatever the outcome, the
@@ -97,6 +126,12 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
     try {
       app.parse(argc, argv);
       hide_passwords();
+      if (auto failure = config.failure()) {
+        throw UsageError(*failure);
+      }
+      if (debug_given(app)) {
+        fmt::print(stderr, "{}: {}\n", spec.name, config.describe());
+      }
     } catch (const CLI::CallForHelp&) {
       hide_passwords();
       fmt::print("{}", app.help());
@@ -107,6 +142,11 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
       finish(exit_code::ok);
     } catch (const CLI::ParseError& e) {
       hide_passwords();
+      if (dynamic_cast<const CLI::FileError*>(&e) != nullptr) {
+        if (auto failure = config.failure()) {
+          throw UsageError(*failure);
+        }
+      }
       throw UsageError(parse_error_without_passwords(e, app, argc, argv, passwords));
     }
     finish(spec.run());
