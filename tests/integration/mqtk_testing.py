@@ -1,6 +1,7 @@
 """Fixtures for mqtk's integration tests: a real mosquitto per test on a free
 loopback port, and helpers that run the built binaries as a user would."""
 
+import atexit
 import getpass
 import itertools
 import os
@@ -20,6 +21,11 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
 MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
 TMUX = shutil.which("tmux") or "/usr/bin/tmux"
+# No tool run by a test reads the config file of whoever runs the tests
+# (mqtk(1) CONFIG FILE): the default one is looked for in an empty directory.
+os.environ.pop("MQTK_CONFIG", None)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mqtk-no-config-")
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
 # Generous bounds: these are limits for a hung process, not expected times.
 TIMEOUT = float(os.environ.get("MQTK_TEST_TIMEOUT", "30"))
 
