@@ -11,7 +11,7 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     --will-qos --will-retain -d --debug --quiet --connect-timeout -M --nodelay
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
     --insecure --tls-use-os-certs --psk --psk-identity -D --property
-    --help --version'
+    --config --no-config --help --version'
 # Not offered: flags every tool refuses (-A, --unix, --proxy, --tls-engine,
 # --tls-engine-kpass-sha1).
 
@@ -85,8 +85,11 @@ _mqtk_bench()
     done
 
     if [[ -z $command ]]; then
-        if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
+        if [[ $prev == --config ]]; then
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+        elif [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W '--help --version --config --no-config' -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$_mqtk_bench_commands" -- "$cur"))
         fi
@@ -265,7 +268,7 @@ _mqtk()
             COMPREPLY=($(compgen -W 'pem' -- "$cur"))
             return
             ;;
-        -f | --file | --cafile | --cert | --key | --backup | --plot-svg | --pw-file)
+        -f | --file | --cafile | --cert | --key | --backup | --plot-svg | --pw-file | --config)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return

@@ -131,8 +131,10 @@ function __mqtk_connection_options -a cmd cond kind
         complete -c $cmd -n "$cond; and __mqtk_property_word >/dev/null" -x -a '(__mqtk_property_completions)'
     end
     complete -c $cmd -n $cond -l help -d 'Print the options and exit'
-    if test "$kind" != bench # mqtk-bench has --version before its subcommand only
+    if test "$kind" != bench # mqtk-bench has these before its subcommand only
         complete -c $cmd -n $cond -l version -d 'Print mqtk\'s and its libraries\' versions and exit'
+        complete -c $cmd -n $cond -l config -r -F -d 'Read default options from this config file'
+        complete -c $cmd -n $cond -l no-config -d 'Read no config file'
     end
 end
 
@@ -250,6 +252,8 @@ complete -c mqtk-bench -n $none -a pubsub -d 'Publishers and subscribers in one 
 complete -c mqtk-bench -n $none -a merge -d 'Add up result files of several runs'
 complete -c mqtk-bench -n $none -l help -d 'Print the subcommands and exit'
 complete -c mqtk-bench -n $none -l version -d 'Print mqtk\'s and its libraries\' versions and exit'
+complete -c mqtk-bench -n $none -l config -r -F -d 'Read default options from this config file'
+complete -c mqtk-bench -n $none -l no-config -d 'Read no config file'
 __mqtk_connection_options mqtk-bench $clients bench
 complete -c mqtk-bench -n $clients -s c -l clients -x -d 'Number of clients'
 complete -c mqtk-bench -n $clients -l id-offset -x -d 'Number the clients from N'
