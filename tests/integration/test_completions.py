@@ -98,7 +98,7 @@ class BashCompletionTest(unittest.TestCase):
     def test_bench_subcommands_first(self):
         self.assertEqual(complete("mqtk-bench "), list(BENCH_COMMANDS))
         self.assertEqual(complete("mqtk-bench pub"), ["pub", "pubsub"])
-        self.assertEqual(sorted(complete("mqtk-bench -")), ["--help", "--version"])
+        self.assertEqual(sorted(complete("mqtk-bench -")), ["--config", "--help", "--no-config", "--version"])
 
     def test_bench_options_of_each_subcommand_once_and_none_refused(self):
         for command in BENCH_COMMANDS:
@@ -166,7 +166,7 @@ VALUES = (
     ("mqtk-pub -D publish payload-format-indicator ", ["0", "1"]),
     ("mqtk-bench ", list(BENCH_COMMANDS)),
     ("mqtk-bench pub", ["pub", "pubsub"]),
-    ("mqtk-bench -", ["--help", "--version"]),
+    ("mqtk-bench -", ["--config", "--help", "--no-config", "--version"]),
     ("mqtk-bench pub -q ", ["0", "1", "2"]),
     ("mqtk-bench pubsub --sub-qos ", ["0", "1", "2"]),
     ("mqtk-bench conn -V ", VERSIONS),
@@ -190,6 +190,8 @@ FILES = (
     ("mqtk-retain-clear --key ", ["a.json", "ca.pem", "certs", "chart.svg"]),
     ("mqtk-pub -f ", ["a.json", "ca.pem", "certs", "chart.svg"]),
     ("mqtk-sys-monitor --pw-file ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk-sub --config ", ["a.json", "ca.pem", "certs", "chart.svg"]),
+    ("mqtk-bench --config ", ["a.json", "ca.pem", "certs", "chart.svg"]),
     ("mqtk-bench pub --cafile ", ["a.json", "ca.pem", "certs", "chart.svg"]),
     ("mqtk pub -f ", ["a.json", "ca.pem", "certs", "chart.svg"]),
     ("mqtk sub --cafile c", ["ca.pem", "certs", "chart.svg"]),
