@@ -135,6 +135,12 @@ class ConfigFileTest(ConfigFileCase):
                                    "options only; put it under [mqtk-sub]")
         self.assert_no_connection()
 
+    def test_a_later_check_names_where_the_file_set_the_option(self):
+        path = self.write(f'[mqtk]\nport = {self.port}\nhost = ""\n')
+        r = self.run_bare("mqtk-pub", "-t", "a", "-m", "x")
+        self.assert_usage_error(r, f"mqtk-pub: -h: empty host name (set by {path}:3: host)")
+        self.assert_no_connection()
+
     def test_help_works_with_a_bad_config(self):
         self.write("[mqtk]\nnonsense = 1\n")
         r = self.run_bare("mqtk-pub", "--help")

@@ -152,7 +152,7 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
     finish(spec.run());
   } catch (const UsageError& e) {
     // As in mosquitto, --quiet hides runtime errors, not usage errors.
-    fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", spec.name, e.what(), spec.name);
+    fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", spec.name, config.with_origin(e.what()), spec.name);
     finish(spec.usage_exit_code ? spec.usage_exit_code(argc, argv) : e.code());
   } catch (const Error& e) {
     print_error(spec.connection == nullptr ? std::string(e.what())

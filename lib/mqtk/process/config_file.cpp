@@ -53,6 +53,7 @@ struct ConfigDefaults::State
   std::vector<std::string> applied;     // "[mqtk] host"
   std::vector<std::string> not_applied; // set before (command line, tool section)
   std::vector<std::string> not_taken;   // [mqtk] keys this tool has no option for
+  std::map<const CLI::Option*, std::pair<int, std::string>> set_by_file; // its line and key
 };
 
 namespace {
@@ -414,6 +415,7 @@ private:
         }
         set(*o, *e);
         s.applied.push_back(name);
+        s.set_by_file[o] = {e->line, e->key};
       }
     }
   }
@@ -491,6 +493,24 @@ std::optional<std::string> ConfigDefaults::failure() const
     return fmt::format("cannot read config file {} ({}): it is a directory", path, named_by);
   }
   return fmt::format("cannot read config file {} ({}): permission denied", path, named_by);
+}
+
+std::string ConfigDefaults::with_origin(const std::string& message) const
+{
+  const State& s = *m_state;
+  if (s.app == nullptr || s.set_by_file.empty() || !message.starts_with('-')) {
+    return message;
+  }
+  const std::string flag = message.substr(0, message.find_first_of(": "));
+  const CLI::Option* o = s.app->get_option_no_throw(flag);
+  for (CLI::App* command : commands(*s.app, true)) {
+    o = o != nullptr ? o : command->get_option_no_throw(flag);
+  }
+  const auto it = s.set_by_file.find(o);
+  if (o == nullptr || it == s.set_by_file.end()) {
+    return message;
+  }
+  return fmt::format("{} (set by {}:{}: {})", message, s.path, it->second.first, it->second.second);
 }
 
 std::string ConfigDefaults::describe() const

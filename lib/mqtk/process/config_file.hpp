@@ -62,6 +62,11 @@ public:
   // at all (it ignores errors of the default file); ask in both cases.
   std::optional<std::string> failure() const;
 
+  // A usage error found after parsing (by a tool's checks) that starts with
+  // an option's flag ("-h: empty host name"), with where the file set that
+  // option, if it did ("... (set by FILE:2: host)"); else `message`.
+  std::string with_origin(const std::string& message) const;
+
   // For -d: which file was read and which keys it set (never their values),
   // or that none was read and why.
   std::string describe() const;

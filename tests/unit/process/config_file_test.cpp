@@ -284,3 +284,15 @@ TEST_CASE("config file: [mqtk] keys a tool leaves out are skipped")
   CHECK(t.connection.id.empty());
   CHECK(t.config.describe() == "config file " + path + ": set [mqtk] host; not options of mqtk-pub: [mqtk] id");
 }
+
+TEST_CASE("config file: a later check's error says where the file set the option")
+{
+  ConfigDir d;
+  const std::string path = d.write("config", "[mqtk]\nport = 1884\n\nhost = \"\"\n");
+  Tool t(Env{{"HOME", "/nonexistent"}});
+  CHECK(t.parse("--config " + path) == "");
+  CHECK(t.config.with_origin("-h: empty host name") == "-h: empty host name (set by " + path + ":4: host)");
+  CHECK(t.config.with_origin("--port: refused") == "--port: refused (set by " + path + ":2: port)");
+  CHECK(t.config.with_origin("-q: bad") == "-q: bad");
+  CHECK(t.config.with_origin("no option here") == "no option here");
+}
