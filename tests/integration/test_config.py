@@ -131,8 +131,8 @@ class ConfigFileTest(ConfigFileCase):
         self.assertIn(f"mqtk-sys-monitor: {path}:5: once: expected true or false, not 'maybe'", r.stderr.decode())
         self.write(self.common() + "[mqtk]\njson = true\n")
         r = self.run_bare("mqtk-sub", "-t", "a")
-        self.assert_usage_error(r, f"{path}:5: 'json' cannot go in [mqtk], which takes the connection and TLS "
-                                   "options only; put it under [mqtk-sub]")
+        self.assert_usage_error(r, f"{path}:5: 'json' cannot go in [mqtk], which takes the connection, TLS "
+                                   "and reconnecting options only; put it under [mqtk-sub]")
         self.assert_no_connection()
 
     def test_a_later_check_names_where_the_file_set_the_option(self):

@@ -155,7 +155,7 @@ bool option_of_another_command(CLI::App& app, const std::string& key)
   return false;
 }
 
-// The keys [mqtk] takes: the shared connection and TLS options of any tool
+// The keys [mqtk] takes: the shared connection, TLS and reconnecting options of any tool
 // (connection/options.cpp declares them once), whether or not the running
 // tool takes each.
 const std::set<std::string>& common_option_names()
@@ -164,7 +164,7 @@ const std::set<std::string>& common_option_names()
     CLI::App scratch;
     scratch.set_help_flag();
     ConnectionOptions options;
-    add_connection_options(scratch, options, ConnectionFlags{.binds = true});
+    add_connection_options(scratch, options, ConnectionFlags{.binds = true, .reconnects = true, .buffers = true});
     const auto all = option_names(scratch);
     return std::set<std::string>(all.begin(), all.end());
   }();
@@ -291,11 +291,11 @@ private:
     }
     CLI::Option* o = option_for(app, e.key);
     if (common && !is_common_key(e.key)) {
-      throw BadEntry{e.line, o != nullptr ? fmt::format("'{}' cannot go in [{}], which takes the connection and TLS "
-                                                        "options only; put it under [{}]",
+      throw BadEntry{e.line, o != nullptr ? fmt::format("'{}' cannot go in [{}], which takes the connection, TLS "
+                                                        "and reconnecting options only; put it under [{}]",
                                                         e.key, common_section, s.tool)
-                                          : fmt::format("unknown key '{}' in [{}] (it takes the connection and "
-                                                        "TLS options, by their long names)",
+                                          : fmt::format("unknown key '{}' in [{}] (it takes the connection, TLS "
+                                                        "and reconnecting options, by their long names)",
                                                         e.key, common_section)};
     }
     if (o == nullptr) {

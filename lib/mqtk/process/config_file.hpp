@@ -36,9 +36,10 @@ ConfigLocation default_config_location(const ConfigEnvironment& environment);
 // the file is read with CLI11's TOML/INI reader, after the command line and
 // before any option's callback, so that a value from the command line
 // always wins. Of the file, the tool reads its own section ([mqtk-pub]) and
-// then the common one ([mqtk], which takes the connection and TLS options
-// only); an option takes the first value it gets, so the tool's section wins
-// over [mqtk]. Sections of the other tools are skipped.
+// then the common one ([mqtk], which takes the shared connection, TLS and
+// reconnecting options only); an option takes the first value it gets, so
+// the tool's section wins over [mqtk]. Sections of the other tools are
+// skipped.
 class ConfigDefaults
 {
 public:

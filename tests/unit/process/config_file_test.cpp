@@ -215,9 +215,9 @@ TEST_CASE("config file: bad entries name the file, the line and the key")
   CHECK(error("[mqtk-pub]\n\nhots = x\n") == ":3: unknown key 'hots' in [mqtk-pub]; did you mean 'host'?");
   CHECK(error("[mqtk-pub]\nzzzzzz = 1\n") == ":2: unknown key 'zzzzzz' in [mqtk-pub] (mqtk-pub has no --zzzzzz)");
   CHECK(error("[mqtk]\njson = true\n")
-        == ":2: 'json' cannot go in [mqtk], which takes the connection and TLS options only; put it under [mqtk-pub]");
+        == ":2: 'json' cannot go in [mqtk], which takes the connection, TLS and reconnecting options only; put it under [mqtk-pub]");
   CHECK(error("[mqtk]\nretained-only = true\n")
-        == ":2: unknown key 'retained-only' in [mqtk] (it takes the connection and TLS options, by their long names)");
+        == ":2: unknown key 'retained-only' in [mqtk] (it takes the connection, TLS and reconnecting options, by their long names)");
   CHECK(error("host = x\n") == ":1: 'host' is outside any section; put it under [mqtk] or [mqtk-pub]");
   CHECK(error("[mqtk]\nhost = a\n[mqtk-sbu]\nport = 1\n")
         == ":4: unknown section [mqtk-sbu] (the sections are [mqtk], [mqtk-pub], [mqtk-sub], [mqtk-bench])");
@@ -283,6 +283,15 @@ TEST_CASE("config file: [mqtk] keys a tool leaves out are skipped")
   CHECK(t.connection.host == "h");
   CHECK(t.connection.id.empty());
   CHECK(t.config.describe() == "config file " + path + ": set [mqtk] host; not options of mqtk-pub: [mqtk] id");
+  // The reconnect options are shared options too (options.cpp), of the
+  // tools that reconnect.
+  const std::string reconnects = d.write("reconnects", "[mqtk]\nreconnect-timeout = 5\n");
+  Tool r(Env{{"HOME", "/nonexistent"}}, mqtk::ConnectionFlags{.reconnects = true});
+  CHECK(r.parse("--config " + reconnects) == "");
+  CHECK(r.connection.reconnect_timeout == 5);
+  Tool n(Env{{"HOME", "/nonexistent"}});
+  CHECK(n.parse("--config " + reconnects) == "");
+  CHECK(n.config.describe() == "config file " + reconnects + ": nothing set; not options of mqtk-pub: [mqtk] reconnect-timeout");
 }
 
 TEST_CASE("config file: a later check's error says where the file set the option")
