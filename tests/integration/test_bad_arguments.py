@@ -6,12 +6,12 @@ import shutil
 import tempfile
 import unittest
 
-from mqtk_testing import BrokerTestCase
+from mqtk_testing import MOSQUITTO_PUB, MOSQUITTO_SUB, BrokerTestCase
 
 
 class BadArgumentsTest(BrokerTestCase):
-    def check(self, name, args, *needles, input=b""):
-        r = self.run_tool(name, *args, input=input)
+    def check(self, name, args, *needles, input=b"", port=True):
+        r = self.run_tool(name, *args, input=input, port=port)
         self.assert_usage_error(r, *needles)
         err = r.stderr.decode(errors="replace")
         lines = err.splitlines()
@@ -24,6 +24,80 @@ class BadArgumentsTest(BrokerTestCase):
         self.assert_no_connection()
         self.assert_nothing_published()
         return lines[0]
+
+    # Topic bytes: every tool and flag that takes a topic -----------------
+    # Topic names and filters are MQTT UTF-8 strings (MQTT 1.5.4): argv
+    # cannot hold a NUL (--json-lines can: test_json_lines_in). Control
+    # characters and noncharacters are allowed by MQTT (SHOULD NOT) but
+    # refused by mosquitto's clients and broker (it closes the connection):
+    # mqtk refuses them too, with mosquitto's exit code 1.
+    BAD_TOPIC_BYTES = (
+        (b"a/\xff", "is not valid UTF-8: byte 0xFF at position 3 is a byte that is never in UTF-8"),
+        (b"\x80a", "is not valid UTF-8: byte 0x80 at position 1 is a continuation byte that continues nothing"),
+        (b"ab\xe2\x82", "is not valid UTF-8: byte 0xE2 at position 3 is a character cut short"),
+        (b"a\xc0\xaf", "is not valid UTF-8: byte 0xC0 at position 2 is an overlong encoding"),
+        (b"a\xe0\x80\xaf", "is not valid UTF-8: byte 0xE0 at position 2 is an overlong encoding"),
+        (b"a/\xed\xa0\x80", "is not valid UTF-8: byte 0xED at position 3 is a UTF-16 surrogate"),
+        (b"\xf4\x90\x80\x80", "is not valid UTF-8: byte 0xF4 at position 1 is a code point beyond U+10FFFF"),
+        (b"a\x01", "holds the control character U+0001 at position 2, which brokers refuse"),
+        (b"a\tb", "holds the control character U+0009 at position 2, which brokers refuse"),
+        (b"a\x7f", "holds the control character U+007F at position 2, which brokers refuse"),
+        (b"a\xc2\x85", "holds the control character U+0085 at position 2, which brokers refuse"),
+        (b"a\xef\xbf\xbf", "holds the noncharacter U+FFFF at position 2, which brokers refuse"),
+        (b"a" * 65536, "is 65536 bytes long; MQTT allows at most 65535"),
+    )
+
+    # (tool, args before, flag, args after, what the flag takes)
+    TOPIC_FLAGS = (
+        ("mqtk-pub", [], "-t", ["-m", "x"], "topic"),
+        ("mqtk-pub", ["-t", "a", "-m", "x", "--alert-when", ".x > 1"], "--alert-topic", [], "topic"),
+        ("mqtk-pub", ["-t", "a", "-m", "x"], "--will-topic", [], "topic"),
+        ("mqtk-sub", [], "-t", [], "topic filter"),
+        ("mqtk-sub", ["-t", "a"], "-T", [], "topic filter"),
+        ("mqtk-sub", ["-t", "a"], "-U", [], "topic filter"),
+        ("mqtk-sub", ["-t", "a", "--alert-when", ".x > 1"], "--alert-topic", [], "topic"),
+        ("mqtk-retain-clear", [], "-t", [], "topic filter"),
+        ("mqtk-retain-clear", ["-t", "a"], "-T", [], "topic filter"),
+        ("mqtk-retain-clear", ["-t", "a"], "--marker-topic", [], "topic"),
+        ("mqtk-sys-monitor", ["--alert-when", ".x > 1"], "--alert-topic", [], "topic"),
+        ("mqtk-bench", ["pub", "-n", "1"], "-t", [], "topic"),
+        ("mqtk-bench", ["sub", "-n", "1"], "-t", [], "topic filter"),
+        ("mqtk-bench", ["pubsub", "-n", "1", "-t", "a"], "--sub-topic", [], "topic filter"),
+    )
+
+    def test_topics_must_be_mqtt_utf8_in_every_tool(self):
+        for name, before, flag, after, what in self.TOPIC_FLAGS:
+            for topic, why in self.BAD_TOPIC_BYTES:
+                with self.subTest(name=name, flag=flag, topic=topic[:12]):
+                    # mqtk-bench takes -p after its command.
+                    bench = name == "mqtk-bench"
+                    args = before[:1] + ["-p", self.port] + before[1:] if bench else before
+                    self.check(name, args + [flag, topic] + after, f"{name}: {flag}: {what} {why}", port=not bench)
+        # mqtk-sys-monitor's -t: the same check, before its "$SYS filter" rule.
+        self.check("mqtk-sys-monitor", ["-t", b"$SYS/\xed\xbf\xbf"], "-t: topic filter is not valid UTF-8",
+                   "surrogate")
+
+    def test_bad_topic_bytes_exit_as_mosquitto_clients(self):
+        # mosquitto_pub/mosquitto_sub 2.0: "Error: Malformed UTF-8 in -t
+        # argument." (or "Invalid publish topic" for the length), exit 1.
+        port = ["-p", self.port]
+        for topic, _ in self.BAD_TOPIC_BYTES:
+            for argv in ([MOSQUITTO_PUB, "-t", topic, "-m", "x"], [MOSQUITTO_SUB, "-t", topic],
+                         [MOSQUITTO_SUB, "-t", "a", "-T", topic], [MOSQUITTO_SUB, "-t", "a", "-U", topic]):
+                with self.subTest(argv=argv[1:3], topic=topic[:12]):
+                    r = self.run_cmd(argv[:1] + port + argv[1:])
+                    self.assertEqual(r.returncode, 1, r.stderr)
+        self.assert_no_connection()
+
+    def test_empty_levels_and_other_characters_are_valid_topics(self):
+        topics = ["/", "a//b", "//", "caf\u00e9\u00a0/\U0001f600"]
+        sub = self.spawn_sub("-t", "#", "-t", "+//+", "-C", str(len(topics)), "-F", "%t")
+        for t in topics:
+            r = self.run_tool("mqtk-pub", "-t", t, "-m", "x", "-q", "1")
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+        rc, out, err = self.finish(sub)
+        self.assertEqual((rc, err), (0, b""))
+        self.assertEqual(out.decode().splitlines(), topics)
 
     # Both tools ---------------------------------------------------------
     def test_plain_words(self):

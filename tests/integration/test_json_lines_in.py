@@ -58,6 +58,12 @@ class JsonLinesInTest(BrokerTestCase):
             (b'{"topic":"t","payload":"x","qos":3}', '"qos" must be 0, 1 or 2, not 3'),
             (b'{"topic":"t","payload":"x","retain":"yes"}', '"retain" must be true or false'),
             (b'{"topic":"t\\u0001","payload":"x"}', "control character U+0001"),
+            # A topic's MQTT UTF-8 rules hold per line, as for -t (test_bad_arguments).
+            (b'{"topic":"t\\u0000","payload":"x"}', "topic contains a NUL character at position 2"),
+            (b'{"topic":"a/\\uffff","payload":"x"}', "noncharacter U+FFFF at position 3"),
+            (b'{"topic":"a\\u0085","payload":"x"}', "control character U+0085 at position 2"),
+            (b'{"topic":"a/\xff","payload":"x"}', "not valid JSON"),
+            (b'{"topic":"' + b"a" * 65536 + b'","payload":"x"}', "topic is 65536 bytes long"),
         ]
         good = b'{"topic":"jl/ok","payload":"fine"}'
         text = b"\n".join([good] + [line for line, _ in bad] + [b"", good]) + b"\n"

@@ -9,29 +9,6 @@
 
 namespace mqtk {
 
-namespace {
-
-// The first code point of U+0001..U+001F or U+007F..U+009F in UTF-8 text.
-std::optional<unsigned> first_control_character(std::string_view text)
-{
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      return c;
-    }
-    // U+0080..U+009F is C2 80..C2 9F.
-    if (c == 0xc2 && i + 1 < text.size()) {
-      const auto next = static_cast<unsigned char>(text[i + 1]);
-      if (next >= 0x80 && next <= 0x9f) {
-        return next;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-} // namespace
-
 JsonMessageReader::JsonMessageReader(std::string default_topic, int default_qos, bool default_retain)
   : m_default_topic(std::move(default_topic)),
     m_default_qos(default_qos),
@@ -77,10 +54,6 @@ JsonMessageReader::Result JsonMessageReader::parse(std::string_view line, Messag
   }
   if (auto problem = publish_topic_problem(out.topic)) {
     return bad(fmt::format("\"topic\": {}", *problem));
-  }
-  if (auto control = first_control_character(out.topic)) {
-    // mosquitto closes the connection on such a topic (MQTT 1.5.4).
-    return bad(fmt::format("\"topic\" holds the control character U+{:04X}, which brokers refuse", *control));
   }
 
   // exists(): a number beyond a double's range (1e400) is there, though

@@ -67,11 +67,17 @@ TEST_CASE("json lines: every kind of bad line")
   CHECK(read(r, R"({"topic":"","payload":"x"})") == "<bad: \"topic\": empty topic is not allowed>");
   CHECK(read(r, R"({"topic":"a/+","payload":"x"})").find("wildcard '+' at position 3") != std::string::npos);
   CHECK(read(r, R"({"topic":"a/#","payload":"x"})").find("wildcard '#'") != std::string::npos);
-  CHECK(read(r, R"({"topic":"a\u0000b","payload":"x"})") == "<bad: \"topic\": topic contains a NUL character>");
+  CHECK(read(r, R"({"topic":"a\u0000b","payload":"x"})") == "<bad: \"topic\": topic contains a NUL character at position 2>");
   CHECK(read(r, R"({"topic":"a\u0007","payload":"x"})")
-        == "<bad: \"topic\" holds the control character U+0007, which brokers refuse>");
+        == "<bad: \"topic\": topic holds the control character U+0007 at position 2, which brokers refuse>");
   CHECK(read(r, R"({"topic":"a\u0085","payload":"x"})")
-        == "<bad: \"topic\" holds the control character U+0085, which brokers refuse>");
+        == "<bad: \"topic\": topic holds the control character U+0085 at position 2, which brokers refuse>");
+  // The topic's UTF-8 as in -t (mqtt/topic): a noncharacter; an escaped
+  // lone surrogate and raw bytes that are not UTF-8 are not read as JSON.
+  CHECK(read(r, R"({"topic":"a/\ud800","payload":"x"})") == "<bad: not valid JSON>");
+  CHECK(read(r, R"({"topic":"a\uffff","payload":"x"})")
+        == "<bad: \"topic\": topic holds the noncharacter U+FFFF at position 2, which brokers refuse>");
+  CHECK(read(r, "{\"topic\":\"a\xff\",\"payload\":\"x\"}") == "<bad: not valid JSON>");
   CHECK(read(r, R"({"topic":"t"})") == "<bad: no \"payload\" or \"payload_base64\">");
   CHECK(read(r, R"({"topic":"t","payload":"x","payload_base64":"eA=="})")
         == "<bad: both \"payload\" and \"payload_base64\"; give one>");
