@@ -197,9 +197,20 @@ class BadArgumentsTest(BrokerTestCase):
         for k in ("0", "4", "65536", "x"):
             with self.subTest(k=k):
                 self.check("mqtk-pub", ["-t", "a", "-m", "x", "-k", k], "keepalive")
-        for p in ("0", "70000", "http"):
+        for p in ("0", "70000", "65536", "-1", "http", ""):
             with self.subTest(p=p):
                 self.check("mqtk-sub", ["-t", "a", "-p", p], "port")
+                # As mosquitto_sub ("Error: Invalid port given").
+                r = self.run_cmd([MOSQUITTO_SUB, "-t", "a", "-p", p])
+                self.assertEqual(r.returncode, 1, r.stderr)
+        # The shared option in every other tool.
+        for name, args in (("mqtk-pub", ["-t", "a", "-m", "x"]), ("mqtk-retain-clear", ["-t", "a"]),
+                           ("mqtk-sys-monitor", [])):
+            with self.subTest(name=name):
+                self.check(name, args + ["-p", "65536"], "-p/--port: expected a port from 1 to 65535, not '65536'",
+                           port=False)
+        self.check("mqtk-bench", ["pub", "-n", "1", "-p", "0"], "-p/--port: expected a port from 1 to 65535, not '0'",
+                   port=False)
 
     def test_bad_urls(self):
         for url, needle in (("localhost:1883/a", "-L"), ("http://h/a", "'http'"), ("mqtt:///a", "missing host"),
@@ -289,6 +300,14 @@ class BadArgumentsTest(BrokerTestCase):
     def test_missing_file(self):
         self.check("mqtk-pub", ["-t", "a", "-f", "/nonexistent/mqtk.bin"], "-f", "/nonexistent/mqtk.bin",
                    "No such file")
+
+    def test_unreadable_file(self):
+        # Opened but not readable: /proc/self/mem fails its first read with
+        # EIO (the tests run as root, so a chmod 000 file would be read).
+        # mosquitto_pub 2.0.11 prints "File must be less than 268435455
+        # bytes" and exits 0 there; mqtk-pub names the read error, exit 1.
+        line = self.check("mqtk-pub", ["-t", "a", "-f", "/proc/self/mem"], "-f")
+        self.assertEqual(line, "mqtk-pub: -f '/proc/self/mem': read failed: Input/output error")
 
     def test_directory_as_file(self):
         d = tempfile.mkdtemp(prefix="mqtk-dir-")

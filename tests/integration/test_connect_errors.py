@@ -36,6 +36,38 @@ class NetworkErrorsTest(BrokerTestCase):
         r = self.run_cmd([MOSQUITTO_SUB, "-h", "nonexistent.invalid", "-t", "a"])
         self.assertEqual(r.returncode, 1)
 
+    # Every other tool that connects: the same exit code 1 and one line.
+    # mqtk-sys-monitor --once is a Nagios check: UNKNOWN (3), its status
+    # line on stdout; mqtk-bench names the error as libmosquitto gives it.
+    OTHER_TOOLS = (("mqtk-retain-clear", ["-t", "a"], 1), ("mqtk-sys-monitor", ["--format", "json"], 1),
+                   ("mqtk-sys-monitor", ["--once"], 3), ("mqtk-bench", ["pub", "-n", "1"], 1))
+
+    def check_other_tools(self, host, port, why):
+        for name, args, code in self.OTHER_TOOLS:
+            with self.subTest(name=name, args=args):
+                argv = args[:1] + ["-h", host, "-p", port] + args[1:] if name == "mqtk-bench" else \
+                    ["-h", host, "-p", port] + args
+                r = self.run_tool(name, *argv, port=False)
+                self.assertEqual(r.returncode, code, r.stderr)
+                err = r.stderr.decode(errors="replace")
+                lines = err.splitlines()
+                self.assertEqual(len(lines), 1, err)
+                start = f"{name}: cannot connect to {host}:{port}: "
+                self.assertTrue(lines[0].startswith(start), err)
+                # "unknown host (Name or service not known)", mqtk-bench
+                # "unknown host"; mqtk-bench "connection refused".
+                self.assertTrue(lines[0][len(start):].lower().startswith(why.lower()), err)
+                if "--once" in args:
+                    self.assertEqual(r.stdout.decode(), f"MQTT BROKER UNKNOWN - {lines[0][len(name) + 2:]}\n")
+                else:
+                    self.assertEqual(r.stdout, b"")
+
+    def test_nothing_listening_for_every_tool(self):
+        self.check_other_tools("127.0.0.1", str(free_port()), "Connection refused")
+
+    def test_unknown_host_for_every_tool(self):
+        self.check_other_tools("nonexistent.invalid", "1883", "unknown host")
+
     def test_quiet_hides_runtime_errors(self):
         port = str(free_port())
         r = self.run_tool("mqtk-pub", "-h", "127.0.0.1", "-p", port, "-t", "a", "-m", "x", "--quiet", port=False)

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from mqtk_testing import BrokerTestCase, tool, wait_for
+from mqtk_testing import MOSQUITTO_PUB, MOSQUITTO_SUB, BrokerTestCase, tool, wait_for
 
 
 class PubSubTest(BrokerTestCase):
@@ -129,6 +129,90 @@ class PubSubTest(BrokerTestCase):
                 self.assertEqual((rc, err), (0, b""))
                 self.assertEqual(len(out), len(payload))
                 self.assertTrue(out == payload, "payload changed on the way")
+
+    def received(self, topic, count, *args, tool_name="mqtk-sub"):
+        """A subscriber to `topic` for `count` messages, then `args`."""
+        return self.spawn_sub("-t", topic, "-C", str(count), *args, tool_name=tool_name)
+
+    def test_line_ends_in_line_mode_as_mosquitto_pub(self):
+        # CRLF lines keep their CR (as mosquitto_pub -l: documented in
+        # mqtk-pub(1)), an empty line is an empty message, and a last line
+        # without a newline is published too.
+        data = b"a\r\n\n\r\nb c\r\nlast"
+        want = b"610d\n\n0d\n6220630d\n6c617374\n"
+        for publisher in (tool("mqtk-pub"), MOSQUITTO_PUB):
+            with self.subTest(publisher=os.path.basename(publisher)):
+                sub = self.received("le/l", 5, "-F", "%x")
+                r = self.run_cmd([publisher, "-p", self.port, "-t", "le/l", "-l", "-q", "1"], input=data)
+                self.assertEqual((r.returncode, r.stderr), (0, b""))
+                self.assertEqual(self.finish(sub), (0, want, b""))
+        # --fields ignores the CR of CRLF input; --json-lines reads CRLF
+        # lines; both publish a last line without a newline.
+        sub = self.received("le/f", 2, "-F", "%p")
+        r = self.run_tool("mqtk-pub", "-t", "le/f", "-l", "--fields", "a,b", "-q", "1", input=b"1, 2\r\n3,4.50")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(sub), (0, b'{"a":1,"b":2}\n{"a":3,"b":4.50}\n', b""))
+        sub = self.received("le/j", 2, "-F", "%x")
+        r = self.run_tool("mqtk-pub", "--json-lines", "-q", "1",
+                          input=b'{"topic":"le/j","payload":"x\\r"}\r\n{"topic":"le/j","payload":"y"}')
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(sub), (0, b"780d\n79\n", b""))
+
+    def test_nul_bytes_are_kept_byte_for_byte_in_raw_output(self):
+        payload = b"\x00a\x00\xff\r\n\x00"
+        # The default output, -v and -N as mosquitto_sub writes them.
+        for args in ([], ["-v"], ["-N"]):
+            with self.subTest(args=args):
+                mine = self.received("nul/s", 1, *args)
+                theirs = self.received("nul/s", 1, *args, tool_name=MOSQUITTO_SUB)
+                r = self.run_tool("mqtk-pub", "-t", "nul/s", "-s", "-q", "1", input=payload)
+                self.assertEqual((r.returncode, r.stderr), (0, b""))
+                code, out, err = self.finish(theirs)
+                self.assertEqual(code, 0, err)
+                self.assertEqual(out, (b"nul/s " if args == ["-v"] else b"") + payload
+                                 + (b"" if args == ["-N"] else b"\n"))
+                self.assertEqual(self.finish(mine), (0, out, b""))
+        # Every way in: -m cannot hold a NUL; -f, -l (mosquitto_pub -l would
+        # cut the line at it) and --json-lines ("\u0000") can.
+        path = os.path.join(tempfile.mkdtemp(prefix="mqtk-nul-"), "nul.bin")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path), True)
+        with open(path, "wb") as f:
+            f.write(payload)
+        sub = self.received("nul/in", 3, "-N")
+        for args, data in ((["-f", path], b""), (["-l"], b"a\x00b\n"), (["--json-lines"], b'{"payload":"\\u0000z"}\n')):
+            r = self.run_tool("mqtk-pub", "-t", "nul/in", "-q", "1", *args, input=data)
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(self.finish(sub), (0, payload + b"a\x00b" + b"\x00z", b""))
+
+    def test_a_payload_over_the_brokers_limit(self):
+        # mosquitto's message_size_limit: at MQTT 5 the PUBACK refuses it
+        # (reason 149) and mqtk-pub exits 1 naming it, as for any PUBACK
+        # refusal (README "Reason codes"; mosquitto_pub only warns and exits
+        # 0); at 3.1.1 the broker acknowledges and drops it, which no client
+        # can see: exit 0 for both. (With the fixture's max_queued_messages 0
+        # mosquitto 2.0.11 also closes the connection right after that
+        # PUBACK, and mqtk-pub then says "connection lost".)
+        broker = self.extra_broker(extra_config="message_size_limit 100\nmax_queued_messages 1000")
+        port = str(broker.port)
+        big = "x" * 200
+        r = self.run_tool("mqtk-pub", "-p", port, "-V", "5", "-q", "1", "-t", "lim", "-m", big, port=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr, f"mqtk-pub: publish on localhost:{port} failed: Packet too large "
+                                   "(reason code 149)\n".encode())
+        r = self.run_cmd([MOSQUITTO_PUB, "-p", port, "-V", "5", "-q", "1", "-t", "lim", "-m", big])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"Packet too large", r.stderr)
+        # -l goes on with the next lines and exits 1 at the end.
+        sub = self.spawn([tool("mqtk-sub"), "-p", port, "-i", "lim-sub", "-t", "lim", "-C", "2"])
+        self.wait_subscribed(broker, "lim-sub", sub)
+        lines = f"small1\n{big}\nsmall2\n".encode()
+        r = self.run_tool("mqtk-pub", "-p", port, "-V", "5", "-q", "1", "-t", "lim", "-l", port=False, input=lines)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"Packet too large (reason code 149)", r.stderr)
+        self.assertEqual(self.finish(sub), (0, b"small1\nsmall2\n", b""))
+        for publisher in (tool("mqtk-pub"), MOSQUITTO_PUB):
+            r = self.run_cmd([publisher, "-p", port, "-V", "311", "-q", "1", "-t", "lim", "-m", big])
+            self.assertEqual((r.returncode, r.stderr), (0, b""))
 
     def test_line_mode_streams_before_eof(self):
         sub = self.spawn_sub("-t", "stream", "-v")
