@@ -1,11 +1,15 @@
 #pragma once
 
 // What the libFuzzer targets share: a check that crashes the run (so
-// libFuzzer keeps the input), and the split of one input into parts.
+// libFuzzer keeps the input), the split of one input into parts, and a
+// JSON check.
 #include <cstddef>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace mqtk_fuzz {
 
@@ -36,6 +40,38 @@ inline std::vector<std::string_view> split(std::string_view input, char separato
 inline bool starts_with(std::string_view text, std::string_view prefix)
 {
   return text.substr(0, prefix.size()) == prefix;
+}
+
+// Whether `text` is JSON (RFC 8259), numbers of any size included:
+// nlohmann::json refuses a number beyond a double's range (7E777) that the
+// grammar allows and mqtk copies from payloads as written. Each run of
+// digits outside strings is cut to two digits (the grammar sees a run of
+// digits and whether it starts with 0: what was valid stays valid, what was
+// not stays not) before nlohmann::json reads it.
+inline bool is_json(std::string_view text)
+{
+  std::string tamed;
+  tamed.reserve(text.size());
+  bool in_string = false;
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      tamed.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        tamed.push_back(text[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    run = c >= '0' && c <= '9' ? run + 1 : 0;
+    in_string = c == '"';
+    if (run <= 2) {
+      tamed.push_back(c);
+    }
+  }
+  return nlohmann::json::accept(tamed);
 }
 
 } // namespace mqtk_fuzz

@@ -185,6 +185,18 @@ TEST_CASE("alert template: default JSON object")
         R"(<{"alert":".x > 2 and topic == \"a\"","topic":"s/1","tst":"2026-11-25T11:46:15.733847Z","payload_base64":"/wA="})");
 }
 
+TEST_CASE("alert template: the default object copies a number beyond a double's range as written")
+{
+  // Found by fuzz/alert_template (corpus number_overflow: template "-",
+  // payload 7E777): valid JSON that nlohmann::json refuses ("number
+  // overflow"); the harness's JSON check was wrong, not the object.
+  const auto t = AlertTemplate::json_object("-");
+  CHECK(render(t, "s/1", "7E777") ==
+        R"(<{"alert":"-","topic":"s/1","tst":"2026-11-25T11:46:15.733847Z","payload":7E777})");
+  CHECK(render(t, "s/1", "[-1e400, 2]") ==
+        R"(<{"alert":"-","topic":"s/1","tst":"2026-11-25T11:46:15.733847Z","payload":[-1e400,2]})");
+}
+
 TEST_CASE("alert template: timestamps")
 {
   std::string out;
