@@ -65,7 +65,8 @@ BrokerUrl parse_broker_url(std::string_view text)
     bad_url("expected scheme://host[:port]/topic with scheme mqtt, mqtts, ws or wss");
   }
   // Schemes are case-insensitive (RFC 3986; mosquitto accepts MQTT://).
-  std::string scheme(text.substr(0, sep));
+  const std::string_view scheme_text = text.substr(0, sep);
+  std::string scheme(scheme_text);
   for (char& c : scheme) {
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c - 'A' + 'a');
@@ -79,8 +80,12 @@ BrokerUrl parse_broker_url(std::string_view text)
     url.transport = Transport::ws;
   } else if (scheme == "wss") {
     url.transport = Transport::wss;
+  } else if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") == std::string::npos) {
+    bad_url(fmt::format("unknown scheme '{}' (expected mqtt, mqtts, ws or wss)", scheme_text));
   } else {
-    bad_url(fmt::format("unknown scheme '{}' (expected mqtt, mqtts, ws or wss)", text.substr(0, sep)));
+    // Not a scheme (RFC 3986: letters, digits, '+', '-', '.'): perhaps a
+    // mistyped URL whose credentials come before the "://", so not quoted.
+    bad_url("expected scheme://host[:port]/topic with scheme mqtt, mqtts, ws or wss");
   }
   auto rest = text.substr(sep + 3);
   // Text that might come from a password is never repeated in an error.
