@@ -194,6 +194,11 @@ LatencyHistogram LatencyHistogram::from_json(const nlohmann::json& j)
     }
     h.m_sum = next;
   }
+  // What to_json() writes for an empty histogram; anything else would not
+  // be read back the same (min() says 0 whatever was read).
+  if (h.m_count == 0 && (h.m_min != 0 || h.m_max != 0)) {
+    throw bad("an empty histogram (\"count\" 0) has \"min\" and \"max\" 0");
+  }
   if (h.m_count > 0 && (h.m_min > h.m_max || bucket_of(h.m_min) > bucket_of(h.m_max))) {
     throw bad("\"min\" is above \"max\"");
   }

@@ -147,6 +147,24 @@ TEST_CASE("latency histogram: empty, counts and JSON round trip")
   CHECK_THROWS_AS(LatencyHistogram::from_json(nlohmann::json::array()), mqtk::Error);
 }
 
+TEST_CASE("latency histogram: an empty one read with a min or max is refused (fuzz/bench_result)")
+{
+  // fuzz/corpus/bench_result/empty_histogram_min.json: "count" 0 and "min" 1
+  // was read, then written back with "min" 0, so the result read back
+  // differed from the one read.
+  auto j = LatencyHistogram().to_json();
+  CHECK(j["min"] == 0);
+  CHECK(j["max"] == 0);
+  CHECK(LatencyHistogram::from_json(j) == LatencyHistogram());
+  for (const char* key : {"min", "max"}) {
+    CAPTURE(key);
+    auto broken = j;
+    broken[key] = 1;
+    CHECK_THROWS_WITH_AS(LatencyHistogram::from_json(broken),
+                         "histogram: an empty histogram (\"count\" 0) has \"min\" and \"max\" 0", mqtk::Error);
+  }
+}
+
 TEST_CASE("latency histogram: nearest rank without rounding errors, exact ends, sums past 2^53")
 {
   LatencyHistogram h;
