@@ -259,6 +259,7 @@ struct State
   // queue behind the held ones.
   bool reconnect = false;
   std::uint64_t epoch = 1;
+  std::uint64_t next_epoch = 2; // the number of the next Paho client made
   bool down = false;
   std::chrono::steady_clock::time_point down_since;
   std::string down_reason;
@@ -1369,7 +1370,11 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
       if (qos > 0) {
         --s.issued;
       } else {
-        --s.q0_issued;
+        // Not below what a reconnect already counted as written (it forgives
+        // what the old client still had queued), or the window would wrap.
+        if (s.q0_issued > s.q0_written) {
+          --s.q0_issued;
+        }
         if (s.reconnect && (rc == MQTTASYNC_DISCONNECTED || s.down)) {
           ++s.dropped_q0; // the connection just broke: dropped as while down
           s.changed.notify_all();
@@ -1518,15 +1523,16 @@ void Connection::flush(Deadline deadline)
     } else {
       s.changed.wait(lock, over);
     }
+    if (s.gave_up) {
+      // Why reconnecting ended explains whatever failed with it.
+      throw *s.gave_up;
+    }
     outbox_failure = std::move(s.outbox_failure);
     s.outbox_failure.reset();
     failure = impl.take_publish_failure();
     done = all_done();
     if (!done && s.cancelled) {
       throw Error(exit_code::failure, "interrupted");
-    }
-    if (!done && s.gave_up) {
-      throw *s.gave_up;
     }
   }
   if (outbox_failure) {
@@ -1609,10 +1615,13 @@ std::vector<int> Connection::subscribe(const std::vector<std::string>& filters, 
   if (filters.empty()) {
     return {};
   }
-  Outcome outcome = impl.subscribe_on(impl.client, filters, qos, deadline, subscription);
   if (impl.state->reconnect) {
+    // Before SUBSCRIBE goes: a loss right after its SUBACK must still
+    // subscribe again.
+    std::lock_guard lock(impl.state->mutex);
     impl.subscriptions.push_back({filters, qos, subscription});
   }
+  Outcome outcome = impl.subscribe_on(impl.client, filters, qos, deadline, subscription);
   return outcome.granted;
 }
 
@@ -1808,7 +1817,7 @@ void Connection::Impl::reconnect_loop() noexcept
         if (next == nullptr) {
           next = create_client();
           std::lock_guard lock(s.mutex);
-          link = new_link(s.epoch + 1);
+          link = new_link(s.next_epoch++); // its own number: an abandoned client's callbacks stay old news
         }
         auto request = std::make_unique<Request>();
         int rc = start_connect(next, link, request.get());
@@ -1851,9 +1860,9 @@ void Connection::Impl::reconnect_loop() noexcept
         // Connected: from here on this client is the connection.
         std::size_t held = 0;
         {
-          std::scoped_lock locks(send_mutex, s.mutex);
-          ++s.epoch;
-          link->epoch = s.epoch;
+          std::scoped_lock locks(send_mutex, alias_mutex, s.mutex);
+          alias_topic.reset(); // a topic alias lives as long as its connection
+          s.epoch = link->epoch;
           client = next;
           s.down = false;
           s.resending = true;
@@ -1863,10 +1872,6 @@ void Connection::Impl::reconnect_loop() noexcept
           completed_at_reconnect = s.completed;
           maximum_packet_size = outcome.maximum_packet_size;
           s.changed.notify_all();
-        }
-        {
-          std::lock_guard lock(alias_mutex);
-          alias_topic.reset(); // a topic alias lives as long as its connection
         }
         back = true;
         if (paho.isConnected(next) == 0) {
@@ -1885,43 +1890,55 @@ void Connection::Impl::reconnect_loop() noexcept
         const double away = std::chrono::duration<double>(std::chrono::steady_clock::now() - lost_at).count();
         std::string done = fmt::format("connected to {} again after {:.1f} s ({} attempt{})", where, away, attempts,
                                        attempts == 1 ? "" : "s");
-        bool resubscribe = !subscriptions.empty() && !outcome.session_present;
+        std::vector<Subscription> again;
+        {
+          std::lock_guard lock(s.mutex);
+          again = subscriptions;
+        }
+        const bool resubscribe = !again.empty() && !outcome.session_present;
+        std::vector<std::string> refusals;
         if (resubscribe) {
+          for (const auto& sub : again) {
+            Outcome granted = subscribe_on(next, sub.filters, sub.qos, {}, sub.options);
+            for (std::size_t i = 0; i < granted.granted.size() && i < sub.filters.size(); ++i) {
+              if (granted.granted[i] >= 0x80) {
+                refusals.push_back(fmt::format("broker refused the subscription to '{}' (reason code {})",
+                                               sub.filters[i], granted.granted[i]));
+              }
+            }
+          }
           done += "; subscribed again";
         }
         if (held > 0) {
           done += fmt::format("; sending {} unacknowledged message{} again", held, held == 1 ? "" : "s");
         }
         notice(done);
-        if (resubscribe) {
-          for (const auto& sub : subscriptions) {
-            Outcome granted = subscribe_on(next, sub.filters, sub.qos, {}, sub.options);
-            for (std::size_t i = 0; i < granted.granted.size() && i < sub.filters.size(); ++i) {
-              if (granted.granted[i] >= 0x80) {
-                notice(fmt::format("broker refused the subscription to '{}' (reason code {})", sub.filters[i],
-                                   granted.granted[i]));
-              }
-            }
-          }
+        for (const auto& refusal : refusals) {
+          notice(refusal);
         }
         resend_held();
       }
     } catch (const Error& e) {
       // A resubscribe or resend that failed: the connection broke again
       // (the loop waits for its loss) or cannot go on.
-      std::lock_guard lock(s.mutex);
-      s.resending = false;
-      if (!s.down) {
-        s.gave_up = Error(e.code(), fmt::format("reconnecting: {}", e.what()));
-        s.lost = true;
+      bool again = false;
+      {
+        std::lock_guard lock(s.mutex);
+        s.resending = false;
+        again = s.down;
+        s.changed.notify_all();
       }
-      s.changed.notify_all();
+      if (!again) {
+        give_up(Error(e.code(), fmt::format("reconnecting: {}", e.what())));
+        return;
+      }
     } catch (const std::exception& e) {
-      std::lock_guard lock(s.mutex);
-      s.resending = false;
-      s.gave_up = failed("reconnect", e.what());
-      s.lost = true;
-      s.changed.notify_all();
+      {
+        std::lock_guard lock(s.mutex);
+        s.resending = false;
+      }
+      give_up(failed("reconnect", e.what()));
+      return;
     }
   }
 }

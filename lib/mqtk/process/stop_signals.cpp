@@ -62,4 +62,12 @@ void StopSignals::start(std::function<void(int)> on_stop)
   }).detach();
 }
 
+void StopSignals::wake() noexcept
+{
+  if (m_pipe[1] >= 0) {
+    char byte = 1;
+    [[maybe_unused]] auto n = ::write(m_pipe[1], &byte, 1);
+  }
+}
+
 } // namespace mqtk

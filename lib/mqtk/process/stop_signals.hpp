@@ -33,6 +33,10 @@ public:
   // poll() next to other descriptors.
   int fd() const noexcept { return m_pipe[0]; }
 
+  // Makes fd() readable without a signal (stopped() stays false): ends a
+  // wait on it, as when a reconnecting connection gave up.
+  void wake() noexcept;
+
   // True once a stop signal arrived.
   bool stopped() const noexcept { return m_stopped.load(std::memory_order_acquire); }
 

@@ -390,6 +390,8 @@ int run_pub(PubOptions& o)
       ::_exit(128 + signal_number);
     }
   });
+  // Reconnecting gave up: stop waiting for stdin (flush() then reports why).
+  connection.on_connection_lost([&stop](const std::string&) { stop.wake(); });
   connection.connect();
   connected.store(true);
   Publisher publisher(connection, o, std::move(rules));
