@@ -165,6 +165,7 @@ TEST_CASE("exec runner: failures are reported and counted, never fatal")
   missing.wait_all();
   ExecRunner missing_path({"/nonexistent/dir/cmd"}, 1, lines.reporter());
   missing_path.run(msg("door/5"));
+  missing_path.wait_all(); // its failure is counted on the runner's thread
   ExecRunner ok({"true"}, 1, lines.reporter());
   ok.run(msg("door/6", "ignored"));
   ok.wait_all();
