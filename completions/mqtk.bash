@@ -11,7 +11,7 @@ _mqtk_common_opts='-h --host -p --port -L --url -i --id -I --id-prefix
     --will-qos --will-retain -d --debug --quiet --connect-timeout -M --nodelay
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
     --insecure --tls-use-os-certs --psk --psk-identity -D --property
-    --config --no-config --help --version'
+    --config --no-config --color --help --version'
 # Not offered: flags every tool refuses (-A, --unix, --proxy, --tls-engine,
 # --tls-engine-kpass-sha1).
 
@@ -65,7 +65,7 @@ _mqtk_bench_connection_opts='-h --host -p --port -L --url -I --id-prefix
     --cafile --capath --cert --key --keyform --ciphers --tls-version --tls-alpn
     --insecure --tls-use-os-certs --psk --psk-identity'
 _mqtk_bench_load_opts='-c --clients --id-offset --connect-rate --start-at --no-sys'
-_mqtk_bench_result_opts='-j --json -o --output --csv --slo'
+_mqtk_bench_result_opts='-j --json -o --output --csv --slo --color'
 _mqtk_bench_publish_opts='-n --count -D --duration --rate -s --size -q --qos
     -t --topic --warmup -r --retain --drain --realtime-stamps'
 _mqtk_bench_sub_opts='-t --topic -q --qos -n --count -D --duration --shared'
@@ -89,7 +89,7 @@ _mqtk_bench()
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
         elif [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W '--help --version --config --no-config' -- "$cur"))
+            COMPREPLY=($(compgen -W '--help --version --config --no-config --color' -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$_mqtk_bench_commands" -- "$cur"))
         fi
@@ -97,6 +97,10 @@ _mqtk_bench()
     fi
 
     case $prev in
+        --color)
+            COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))
+            return
+            ;;
         -q | --qos | --sub-qos | --will-qos)
             COMPREPLY=($(compgen -W '0 1 2' -- "$cur"))
             return
@@ -250,6 +254,10 @@ _mqtk()
             ;;
         --tls-version)
             COMPREPLY=($(compgen -W 'tlsv1.3 tlsv1.2 tlsv1.1' -- "$cur"))
+            return
+            ;;
+        --color)
+            COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))
             return
             ;;
         -q | --qos | --will-qos | --retain-handling)

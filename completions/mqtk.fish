@@ -131,6 +131,7 @@ function __mqtk_connection_options -a cmd cond kind
         complete -c $cmd -n "$cond; and __mqtk_property_word >/dev/null" -x -a '(__mqtk_property_completions)'
     end
     complete -c $cmd -n $cond -l help -d 'Print the options and exit'
+    complete -c $cmd -n $cond -l color -x -a 'auto always never' -d 'Colour the output (auto: on a terminal)'
     if test "$kind" != bench # mqtk-bench has these before its subcommand only
         complete -c $cmd -n $cond -l version -d 'Print mqtk\'s and its libraries\' versions and exit'
         complete -c $cmd -n $cond -l config -r -F -d 'Read default options from this config file'
@@ -254,6 +255,8 @@ complete -c mqtk-bench -n $none -l help -d 'Print the subcommands and exit'
 complete -c mqtk-bench -n $none -l version -d 'Print mqtk\'s and its libraries\' versions and exit'
 complete -c mqtk-bench -n $none -l config -r -F -d 'Read default options from this config file'
 complete -c mqtk-bench -n $none -l no-config -d 'Read no config file'
+complete -c mqtk-bench -n $none -l color -x -a 'auto always never' -d 'Colour the output (auto: on a terminal)'
+complete -c mqtk-bench -n '__fish_seen_subcommand_from merge' -l color -x -a 'auto always never' -d 'Colour the summary'
 __mqtk_connection_options mqtk-bench $clients bench
 complete -c mqtk-bench -n $clients -s c -l clients -x -d 'Number of clients'
 complete -c mqtk-bench -n $clients -l id-offset -x -d 'Number the clients from N'

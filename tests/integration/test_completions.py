@@ -98,7 +98,7 @@ class BashCompletionTest(unittest.TestCase):
     def test_bench_subcommands_first(self):
         self.assertEqual(complete("mqtk-bench "), list(BENCH_COMMANDS))
         self.assertEqual(complete("mqtk-bench pub"), ["pub", "pubsub"])
-        self.assertEqual(sorted(complete("mqtk-bench -")), ["--config", "--help", "--no-config", "--version"])
+        self.assertEqual(sorted(complete("mqtk-bench -")), ["--color", "--config", "--help", "--no-config", "--version"])
 
     def test_bench_options_of_each_subcommand_once_and_none_refused(self):
         for command in BENCH_COMMANDS:
@@ -166,8 +166,10 @@ VALUES = (
     ("mqtk-pub -D publish payload-format-indicator ", ["0", "1"]),
     ("mqtk-bench ", list(BENCH_COMMANDS)),
     ("mqtk-bench pub", ["pub", "pubsub"]),
-    ("mqtk-bench -", ["--config", "--help", "--no-config", "--version"]),
+    ("mqtk-bench -", ["--color", "--config", "--help", "--no-config", "--version"]),
     ("mqtk-bench pub -q ", ["0", "1", "2"]),
+    ("mqtk-sub --color ", ["auto", "always", "never"]),
+    ("mqtk-bench pubsub --color ", ["auto", "always", "never"]),
     ("mqtk-bench pubsub --sub-qos ", ["0", "1", "2"]),
     ("mqtk-bench conn -V ", VERSIONS),
     ("mqtk-bench pubsub --sub-q", ["--sub-qos"]),

@@ -1,5 +1,6 @@
 #include "mqtk/bench/bench_result.hpp"
 
+#include "mqtk/output/color.hpp"
 #include "mqtk/output/timestamp.hpp"
 #include "mqtk/process/error.hpp"
 
@@ -708,11 +709,11 @@ std::vector<std::string> delivery_errors(const BenchResult& result)
   return problems;
 }
 
-std::string summary_text(const BenchResult& r)
+std::string summary_text(const BenchResult& r, bool color)
 {
   const DeliveryCounts total = totals_of(r);
   const double per_second = r.seconds > 0 ? 1.0 / r.seconds : 0.0;
-  std::string out = fmt::format("{}: {}\n", r.command, joined(shape_parts(r), ", "));
+  std::string out = painted(fmt::format("{}: {}", r.command, joined(shape_parts(r), ", ")), Paint::heading, color) + "\n";
   auto line = [&](std::string_view label, const std::string& text) {
     out += fmt::format("  {:<13}{}\n", label, text);
   };
@@ -748,7 +749,9 @@ std::string summary_text(const BenchResult& r)
     if (r.seconds > 0) {
       text += fmt::format(" ({:.1f}/s)", static_cast<double>(total.received) * per_second);
     }
-    text += fmt::format("   lost {}   duplicates {}   reordered {}", total.lost, total.duplicates, total.reordered);
+    text += fmt::format("   {}   duplicates {}   reordered {}",
+                        painted(fmt::format("lost {}", total.lost), total.lost == 0 ? Paint::good : Paint::bad, color),
+                        total.duplicates, total.reordered);
     if (total.too_late > 0) {
       text += fmt::format("   too late {}", total.too_late);
     }

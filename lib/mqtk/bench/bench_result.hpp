@@ -125,7 +125,9 @@ BenchResult merge(const std::vector<BenchResult>& results);
 std::vector<std::string> delivery_errors(const BenchResult& result);
 
 // The human summary (several lines, each ending in '\n').
-std::string summary_text(const BenchResult& result);
+// `color`: the first line bold, "lost N" green when 0 and red otherwise
+// (--color, on a terminal).
+std::string summary_text(const BenchResult& result, bool color = false);
 
 // The per-second series as CSV with a header line.
 std::string csv_text(const BenchResult& result);

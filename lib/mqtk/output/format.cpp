@@ -167,11 +167,12 @@ void append_strftime(std::string& out, const char* format, const std::tm& tm)
 
 } // namespace
 
-OutputFormat OutputFormat::plain(bool verbose, bool eol)
+OutputFormat OutputFormat::plain(bool verbose, bool eol, bool color_topic)
 {
   OutputFormat f;
   f.m_mode = Mode::plain;
   f.m_verbose = verbose;
+  f.m_color_topic = color_topic;
   f.m_eol = eol;
   return f;
 }
@@ -324,7 +325,13 @@ void OutputFormat::render(const MessageView& m, std::chrono::system_clock::time_
         // mosquitto: with -v -N an empty payload prints nothing at all.
         return;
       }
-      out.append(m.topic);
+      if (m_color_topic) {
+        out.append("\x1b[36m"); // cyan, as output/color's Paint::topic
+        out.append(m.topic);
+        out.append("\x1b[0m");
+      } else {
+        out.append(m.topic);
+      }
       out.push_back(' ');
       out.append(m.payload.empty() ? std::string_view("(null)") : m.payload);
       if (m_eol) {

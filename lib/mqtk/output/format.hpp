@@ -19,7 +19,8 @@ class OutputFormat
 public:
   // mosquitto's default: the payload (with -v, "topic payload"; an empty
   // payload prints nothing, or "topic (null)" with -v), then '\n' if `eol`.
-  static OutputFormat plain(bool verbose, bool eol);
+  // `color_topic`: -v's topic in colour (--color, on a terminal).
+  static OutputFormat plain(bool verbose, bool eol, bool color_topic = false);
 
   // One JSON object per line: tst (ISO-8601 UTC, microseconds), topic, qos,
   // retain (boolean), then payload (its JSON value when the payload is JSON,
@@ -62,6 +63,7 @@ private:
   enum class Mode { plain, json_lines, custom };
   Mode m_mode = Mode::plain;
   bool m_verbose = false;
+  bool m_color_topic = false;
   bool m_eol = true;
   bool m_pretty = false;
   bool m_warnings = true;

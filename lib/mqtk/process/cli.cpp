@@ -2,6 +2,7 @@
 
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/connection/credentials.hpp"
+#include "mqtk/output/color.hpp"
 #include "mqtk/process/config_file.hpp"
 #include "mqtk/process/error.hpp"
 #include "mqtk/process/option_values.hpp"
@@ -105,15 +106,31 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
   }, "Print mqtk's and its libraries' versions and exit");
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.get_formatter()->column_width(34);
+  std::string color = "auto";
+  // The tool's name in front of an error, in colour on a terminal (also
+  // for a usage error that came before --color was read: auto then).
+  auto prefix = [&] {
+    ColorMode mode = ColorMode::automatic;
+    try {
+      mode = parse_color_mode(color);
+    } catch (const UsageError&) {
+    }
+    return painted(spec.name, Paint::error, color_enabled(mode, 2));
+  };
   auto print_error = [&](std::string_view message) {
     if (spec.quiet == nullptr || !*spec.quiet) {
-      fmt::print(stderr, "{}: {}\n", spec.name, message);
+      fmt::print(stderr, "{}: {}\n", prefix(), message);
     }
   };
   ConfigDefaults config(std::string(spec.name), tool_names(), [](const char* name) { return std::getenv(name); });
   try {
+    add_color_option(app, color);
     spec.declare(app);
     config.declare(app);
+    // mqtk-bench's subcommands take it too ("mqtk-bench pubsub --color never").
+    for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      add_color_option(*sub, color);
+    }
     refuse_option_names_as_values(app);
     argc = take_rest_arguments(spec, argc, argv);
     // Once CLI11 has copied the arguments, whatever the outcome, the
@@ -132,6 +149,8 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
       if (debug_given(app)) {
         fmt::print(stderr, "{}: {}\n", spec.name, config.describe());
       }
+      const ColorMode mode = parse_color_mode(color);
+      set_color_choice({color_enabled(mode, 1), color_enabled(mode, 2)});
     } catch (const CLI::CallForHelp&) {
       hide_passwords();
       fmt::print("{}", app.help());
@@ -152,7 +171,7 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
     finish(spec.run());
   } catch (const UsageError& e) {
     // As in mosquitto, --quiet hides runtime errors, not usage errors.
-    fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", spec.name, config.with_origin(e.what()), spec.name);
+    fmt::print(stderr, "{}: {}\nRun '{} --help' for usage.\n", prefix(), config.with_origin(e.what()), spec.name);
     finish(spec.usage_exit_code ? spec.usage_exit_code(argc, argv) : e.code());
   } catch (const Error& e) {
     print_error(spec.connection == nullptr ? std::string(e.what())

@@ -6,6 +6,7 @@
 #include "mqtk/bench/slo_target.hpp"
 #include "mqtk/mqtt/topic.hpp"
 #include "mqtk/output/atomic_file.hpp"
+#include "mqtk/output/color.hpp"
 #include "mqtk/process/error.hpp"
 #include "mqtk/process/option_values.hpp"
 #include "mqtk/process/stop_signals.hpp"
@@ -478,7 +479,7 @@ int run_bench_tool(BenchOptions& o)
       fmt::print(stderr, "mqtk-bench: {}\n", e);
     }
   } else {
-    std::string text = summary_text(result);
+    std::string text = summary_text(result, color_choice().out);
     for (const auto& v : verdicts) {
       text += fmt::format("  slo {}\n", v.text);
     }

@@ -5,6 +5,7 @@
 #include "mqtk/connection/connection.hpp"
 #include "mqtk/process/error.hpp"
 #include "mqtk/process/exec_runner.hpp"
+#include "mqtk/output/color.hpp"
 #include "mqtk/output/format.hpp"
 #include "mqtk/output/writer.hpp"
 #include "mqtk/process/stop_signals.hpp"
@@ -713,7 +714,7 @@ int run_sub(SubOptions& o)
   const bool live_chart = o.plot.active() && ::isatty(1) != 0;
   OutputFormat format = !o.format.empty() ? OutputFormat::compile(o.format, o.pretty, !o.no_eol)
                         : o.json          ? OutputFormat::json_lines(o.pretty)
-                                          : OutputFormat::plain(o.verbose, !o.no_eol);
+                                          : OutputFormat::plain(o.verbose, !o.no_eol, color_choice().out);
 
   // Reconnects after a loss, as mosquitto_sub does; not when it only
   // subscribes (-E) or only unsubscribes.

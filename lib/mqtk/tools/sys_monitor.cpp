@@ -5,6 +5,7 @@
 #include "mqtk/mqtt/topic.hpp"
 #include "mqtk/process/error.hpp"
 #include "mqtk/output/atomic_file.hpp"
+#include "mqtk/output/color.hpp"
 #include "mqtk/process/stop_signals.hpp"
 #include "mqtk/rules/alert_rule.hpp"
 #include "mqtk/rules/filter_expression.hpp"
@@ -146,7 +147,8 @@ std::string rate_text(const nlohmann::ordered_json& j, const char* key)
 }
 
 // One line per round for a log or a pipe.
-std::string text_line(const nlohmann::ordered_json& j)
+// `color`: up=no and STALE in red, up=yes in green (--color, on a terminal).
+std::string text_line(const nlohmann::ordered_json& j, bool color = false)
 {
   const auto& b = j["broker"];
   auto get = [&](const char* group, const char* name) -> std::string {
@@ -158,18 +160,22 @@ std::string text_line(const nlohmann::ordered_json& j)
   return fmt::format("{} up={} uptime={} clients={} subscriptions={} retained={} publish_in/s={} publish_out/s={} "
                      "dropped/s={}{}\n",
                      b.contains("version") ? b["version"].get<std::string>() : std::string("broker"),
-                     b["up"].get<bool>() ? "yes" : "no",
+                     b["up"].get<bool>() ? painted("yes", Paint::good, color) : painted("no", Paint::bad, color),
                      b.contains("uptime_seconds") ? b["uptime_seconds"].dump() + "s" : std::string("-"),
                      get("clients", "connected"), get("subscriptions", "count"), get("retained", "messages"),
                      rate_text(j, "publish_received_per_s"), rate_text(j, "publish_sent_per_s"),
-                     rate_text(j, "publish_dropped_per_s"), b["stale"].get<bool>() ? " STALE" : "");
+                     rate_text(j, "publish_dropped_per_s"),
+                     b["stale"].get<bool>() ? " " + painted("STALE", Paint::bad, color) : std::string());
 }
 
 // The Nagios plugin line: status, summary, then performance data.
-std::string nagios_line(int status, const nlohmann::ordered_json& j, std::string_view reason)
+// `color`: the status word in green, yellow or red (--color, on a terminal;
+// Nagios itself reads a pipe, so never there unless --color always).
+std::string nagios_line(int status, const nlohmann::ordered_json& j, std::string_view reason, bool color = false)
 {
   static constexpr std::string_view names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-  std::string line = fmt::format("MQTT BROKER {} - ", names[status]);
+  static constexpr Paint paints[] = {Paint::good, Paint::warning, Paint::bad, Paint::warning};
+  std::string line = fmt::format("MQTT BROKER {} - ", painted(names[status], paints[status], color));
   if (!reason.empty()) {
     line += fmt::format("{}; ", reason);
   }
@@ -545,7 +551,7 @@ int run_once(SysMonitorOptions& o, Connection& connection, Monitor& monitor, con
   } else if (o.format == "prometheus") {
     out = monitor.prometheus();
   } else {
-    out = nagios_line(status, j, which);
+    out = nagios_line(status, j, which, o.output.empty() && color_choice().out);
   }
   if (!o.output.empty()) {
     replace_file(o.output, out, "--output");
@@ -691,7 +697,7 @@ int monitor_broker(SysMonitorOptions& o, StopSignals& stop)
     } else if (o.format == "prometheus") {
       out = monitor.prometheus();
     } else {
-      out = text_line(j);
+      out = text_line(j, o.output.empty() && color_choice().out);
     }
     if (!o.output.empty()) {
       replace_file(o.output, out, "--output");
