@@ -220,6 +220,15 @@ class BadArgumentsTest(BrokerTestCase):
                 self.check("mqtk-pub", ["-L", url, "-m", "x"], "-L", needle)
                 self.check("mqtk-sub", ["-L", url], "-L", needle)
 
+    def test_a_bad_topic_in_the_url_is_named_as_the_urls(self):
+        self.check("mqtk-pub", ["-L", "mqtt://localhost/a/b+", "-m", "x"],
+                   "mqtk-pub: -L: invalid publish topic 'a/b+': wildcard '+' at position 4", port=False)
+        self.check("mqtk-sub", ["-L", "mqtt://localhost/a/b#c"],
+                   "mqtk-sub: -L: invalid topic filter 'a/b#c': '#' at position 4 must be the whole last level",
+                   port=False)
+        self.check("mqtk-sub", ["-t", "a#", "-L", "mqtt://localhost/ok"],
+                   "mqtk-sub: -t: invalid topic filter 'a#'", port=False)
+
     def test_bad_url_never_shows_the_password(self):
         for url in ("mqtt://user:hunter2@h:port/a", "mqtt://user:hunter2@/a", "mqtt://user:hun/ter2@h/a"):
             with self.subTest(url=url):

@@ -320,14 +320,16 @@ void publish_lines(Publisher& publisher, const PubOptions& o, const std::optiona
 
 void validate(PubOptions& o)
 {
+  const char* topic_flag = "-t";
   if (o.topic.empty() && o.connection.url_topic) {
     o.topic = *o.connection.url_topic;
+    topic_flag = "-L"; // the URL's topic: a bad one is named as the URL's
   }
   if (o.topic.empty() && !o.rules.alert_topic && !o.json_lines) {
     throw UsageError("no topic given: use -t TOPIC (or a topic in the -L URL)");
   }
   if (!o.topic.empty()) {
-    validate_publish_topic(o.topic, "-t");
+    validate_publish_topic(o.topic, topic_flag);
   }
   if (o.header && !o.stdin_lines) {
     throw UsageError(o.json_lines ? "--header works on plain lines: --json-lines lines name their own fields"

@@ -116,8 +116,10 @@ void validate(SubOptions& o)
   if (o.topics.empty() && o.unsubscribe.empty()) {
     throw UsageError("no topic given: use -t FILTER (repeatable), a topic in the -L URL, or -U");
   }
-  for (const auto& t : o.topics) {
-    validate_topic_filter(t, "-t");
+  for (std::size_t i = 0; i < o.topics.size(); ++i) {
+    // The last one is the -L URL's when it has a topic.
+    const bool from_url = o.connection.url_topic && i + 1 == o.topics.size();
+    validate_topic_filter(o.topics[i], from_url ? "-L" : "-t");
   }
   for (const auto& t : o.filter_out) {
     validate_topic_filter(t, "-T");
