@@ -128,7 +128,8 @@ void run_tool(const ToolSpec& spec, int argc, char** argv)
     spec.declare(app);
     config.declare(app);
     // mqtk-bench's subcommands take it too ("mqtk-bench pubsub --color never").
-    for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    // (Option groups are unnamed subcommands to CLI11: not those.)
+    for (CLI::App* sub : app.get_subcommands([](CLI::App* s) { return !s->get_name().empty(); })) {
       add_color_option(*sub, color);
     }
     refuse_option_names_as_values(app);
