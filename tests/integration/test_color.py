@@ -77,6 +77,13 @@ class ColorTest(BrokerTestCase):
         code, shown, _ = run_on_terminal(argv + ["--color", "always"], env_extra={"NO_COLOR": "1"}, cwd=self.cwd)
         self.assertIn(RED + b"mqtk-retain-clear" + RESET, shown)
 
+    def test_help_lists_color_once(self):
+        for argv in (["mqtk-pub"], ["mqtk-sub"], ["mqtk-retain-clear"], ["mqtk-sys-monitor"], ["mqtk-bench"],
+                     ["mqtk-bench", "pubsub"]):
+            with self.subTest(argv=argv):
+                r = self.run_cmd([tool(argv[0])] + argv[1:] + ["--help"])
+                self.assertEqual(r.stdout.count(b"--color WHEN"), 1, r.stdout.decode())
+
     def test_bad_color_value_is_a_usage_error(self):
         r = self.run_tool("mqtk-sub", "-t", "x", "--color", "rainbow")
         self.assert_usage_error(r, "mqtk-sub: --color: unknown value 'rainbow' (expected auto, always or never)")
