@@ -69,6 +69,17 @@ class ConfigFileTest(ConfigFileCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.wait_log("Received PUBLISH from flag-id (d0, q0, r0, m0, 'cfg/flag'")
 
+    def test_url_and_host_port_beat_each_other_from_the_file(self):
+        dead = free_port()  # nothing listens there
+        self.write(f'[mqtk]\nurl = "mqtt://127.0.0.1:{dead}"\n')
+        r = self.run_bare("mqtk-pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", "cfg/u", "-m", "x", "-i", "flag-hp")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_log("Received PUBLISH from flag-hp")
+        self.write(f'[mqtk]\nport = {dead}\n')
+        r = self.run_bare("mqtk-pub", "-L", f"mqtt://127.0.0.1:{self.port}/cfg/u", "-m", "x", "-i", "flag-url")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_log("Received PUBLISH from flag-url")
+
     def test_subscriber_takes_its_own_section(self):
         self.write(self.common() + '[mqtk-sub]\ntopic = ["cfg/x", "cfg/y"]\ncount = 2\njson = true\n'
                    '[mqtk-pub]\nretain = true\n')

@@ -1,5 +1,6 @@
 #include "mqtk/process/config_file.hpp"
 
+#include "mqtk/connection/broker_url.hpp"
 #include "mqtk/connection/options.hpp"
 #include "mqtk/process/option_values.hpp"
 
@@ -169,6 +170,42 @@ const std::set<std::string>& common_option_names()
     return std::set<std::string>(all.begin(), all.end());
   }();
   return names;
+}
+
+// -L gives the broker's host, port, user, password and (mqtt, mqtts) topic
+// at once: one of them given beats the other's file entry, so that a file
+// value never beats a command-line one however resolve() combines them.
+const std::vector<std::string> url_parts = {"host", "port", "username", "pw", "pw-file", "topic"};
+
+// Whether a value of `given` (command line, or the tool's section for
+// [mqtk]) makes the file's entry `e` one to skip.
+bool overridden_by(const Entry& e, const std::set<std::string>& given)
+{
+  if (given.count(e.key) != 0) {
+    return true;
+  }
+  const bool part = std::find(url_parts.begin(), url_parts.end(), e.key) != url_parts.end();
+  if (part) {
+    return given.count("url") != 0;
+  }
+  if (e.key != "url") {
+    return false;
+  }
+  for (const auto& key : url_parts) {
+    if (key != "topic" && given.count(key) != 0) {
+      return true;
+    }
+  }
+  if (given.count("topic") == 0 || e.inputs.size() != 1) {
+    return false;
+  }
+  // -t beats only a URL that has a topic: else the file's URL still names
+  // the broker (a bad URL is reported when it is used).
+  try {
+    return parse_broker_url(e.inputs.front()).topic.has_value();
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 bool is_common_key(const std::string& key)
@@ -405,19 +442,37 @@ private:
     }
     // The tool's section first: an option keeps the first value it gets,
     // and the command line gave its values before either.
+    std::set<std::string> given;
+    for (const std::string& key : watched_keys()) {
+      const CLI::Option* o = option_for(*s.app, key);
+      if (o != nullptr && !o->empty()) {
+        given.insert(key);
+      }
+    }
     for (const auto* group : {&tool_entries, &common_entries}) {
+      std::vector<std::string> set_keys;
       for (const Entry* e : *group) {
         CLI::Option* o = option_for(*s.app, e->key);
         const std::string name = fmt::format("[{}] {}", e->section, e->key);
-        if (!o->empty()) {
+        if (!o->empty() || overridden_by(*e, given)) {
           s.not_applied.push_back(name);
           continue;
         }
         set(*o, *e);
         s.applied.push_back(name);
         s.set_by_file[o] = {e->line, e->key};
+        set_keys.push_back(e->key);
       }
+      given.insert(set_keys.begin(), set_keys.end());
     }
+  }
+
+  // The keys overridden_by() looks at.
+  static std::vector<std::string> watched_keys()
+  {
+    std::vector<std::string> keys = url_parts;
+    keys.emplace_back("url");
+    return keys;
   }
 
   std::shared_ptr<State> m_state;

@@ -305,3 +305,33 @@ TEST_CASE("config file: a later check's error says where the file set the option
   CHECK(t.config.with_origin("-q: bad") == "-q: bad");
   CHECK(t.config.with_origin("no option here") == "no option here");
 }
+
+TEST_CASE("config file: -L and -h/-p/-u/-P beat each other's file entries")
+{
+  ConfigDir d;
+  const Env env{{"HOME", "/nonexistent"}};
+  const std::string url = d.write("url", "[mqtk]\nurl = \"mqtt://broker.lan:1999\"\n");
+  for (const std::string& flags : {"-h other", "-p 1", "-u bob", "-P x -u bob", "--pw-file f -u bob"}) {
+    Tool t(env);
+    CHECK(t.parse(flags + " --config " + url) == "");
+    CHECK(t.connection.url.empty());
+    CHECK(t.config.describe() == "config file " + url + ": nothing set; already given: [mqtk] url");
+  }
+  const std::string parts = d.write("parts", "[mqtk]\nhost = h\nport = 1\nusername = u\n");
+  {
+    Tool t(env);
+    CHECK(t.parse("-L mqtt://localhost --config " + parts) == "");
+    CHECK(t.connection.port == 0);
+    CHECK(t.connection.host == "localhost");
+    CHECK_FALSE(t.connection.username.has_value());
+  }
+  {
+    // The tool's section's url beats [mqtk]'s host and port too.
+    const std::string both = d.write("both", "[mqtk]\nhost = h\nport = 1\n[mqtk-pub]\nurl = \"mqtt://b\"\n");
+    Tool t(env);
+    CHECK(t.parse("--config " + both) == "");
+    CHECK(t.connection.url == "mqtt://b");
+    CHECK(t.connection.port == 0);
+    CHECK(t.config.describe() == "config file " + both + ": set [mqtk-pub] url; already given: [mqtk] host, [mqtk] port");
+  }
+}
