@@ -70,6 +70,7 @@ struct Entry
   std::vector<std::string> inputs;
   int line = 0;
   int repeat_line = 0; // a second "key = ..." right after (CLI11 merges the two)
+  bool has_equals = true; // false: a bare "key" line, which CLI11 reads as "key = true"
 };
 
 // A bad entry: the message after "FILE:LINE: ".
@@ -262,11 +263,13 @@ private:
     const auto found = entries_only(CLI::ConfigBase::from_config(all));
 
     std::vector<int> lines;
+    std::vector<std::string> line_texts;
     std::vector<int> repeats(found.size(), 0);
     std::size_t start = 0;
     for (int line = 1; start < text.size(); ++line) {
       std::size_t end = text.find('\n', start);
       end = end == std::string::npos ? text.size() : end + 1;
+      line_texts.push_back(text.substr(start, end - start));
       std::istringstream prefix(text.substr(0, end));
       const std::size_t count = std::min(entries_only(CLI::ConfigBase::from_config(prefix)).size(), found.size());
       if (count == lines.size() && count > 0 && repeats[count - 1] == 0) {
@@ -289,6 +292,7 @@ private:
       Entry e;
       e.line = i < lines.size() ? lines[i] : 0;
       e.repeat_line = repeats[i];
+      e.has_equals = e.line == 0 || line_texts[e.line - 1].find('=') != std::string::npos;
       e.inputs = item.inputs;
       if (!item.parents.empty()) {
         e.section = item.parents.front();
@@ -348,6 +352,10 @@ private:
     }
     if (!o->get_configurable()) {
       throw BadEntry{e.line, fmt::format("'{}' cannot be set in a config file", e.key)};
+    }
+    if (!e.has_equals && o->get_expected_min() != 0) {
+      throw BadEntry{e.line, fmt::format("'{}' has no '=': write {} = VALUE (only a flag may stand alone)", e.key,
+                                         e.key)};
     }
     if (e.repeat_line != 0) {
       throw BadEntry{e.repeat_line,

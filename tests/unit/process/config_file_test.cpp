@@ -335,3 +335,15 @@ TEST_CASE("config file: -L and -h/-p/-u/-P beat each other's file entries")
     CHECK(t.config.describe() == "config file " + both + ": set [mqtk-pub] url; already given: [mqtk] host, [mqtk] port");
   }
 }
+
+TEST_CASE("config file: a line without '=' sets only a flag")
+{
+  ConfigDir d;
+  const std::string path = d.write("config", "[mqtk]\nport = 1884\nhost\n");
+  Tool t(Env{{"HOME", "/nonexistent"}});
+  CHECK(t.parse("--config " + path) == path + ":3: 'host' has no '=': write host = VALUE (only a flag may stand alone)");
+  const std::string flag = d.write("flag", "[mqtk-pub]\njson\n");
+  Tool f(Env{{"HOME", "/nonexistent"}});
+  CHECK(f.parse("--config " + flag) == "");
+  CHECK(f.json);
+}
