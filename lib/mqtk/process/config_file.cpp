@@ -209,6 +209,21 @@ bool overridden_by(const Entry& e, const std::set<std::string>& given)
   }
 }
 
+// A url entry with user:pass@ in it.
+bool has_password(const Entry& e)
+{
+  for (const auto& v : e.inputs) {
+    const auto scheme = v.find("://");
+    const std::size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+    const std::string authority = v.substr(from, v.find('/', from) - from);
+    const auto at = authority.rfind('@');
+    if (at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool is_common_key(const std::string& key)
 {
   const auto& names = common_option_names();
@@ -443,7 +458,7 @@ private:
         throw BadEntry{e.line,
                        fmt::format("'{}' is set twice in [{}] (first on line {})", e.key, e.section, at->second)};
       }
-      if (is_secret(e.key)) {
+      if (is_secret(e.key) || (e.key == "url" && has_password(e))) {
         check_mode(e.line, e.key);
       }
       (e.section == common_section ? common_entries : tool_entries).push_back(&e);

@@ -347,3 +347,16 @@ TEST_CASE("config file: a line without '=' sets only a flag")
   CHECK(f.parse("--config " + flag) == "");
   CHECK(f.json);
 }
+
+TEST_CASE("config file: a password in a url needs a private file too")
+{
+  ConfigDir d;
+  const std::string open = d.write("open", "[mqtk]\nurl = \"mqtt://u:s3cret@broker\"\n", 0644);
+  Tool t(Env{{"HOME", "/nonexistent"}});
+  const std::string message = t.parse("--config " + open);
+  CHECK(message == open + ":2: url: " + open + " is readable by others (mode 0644); chmod 600 it");
+  CHECK(message.find("s3cret") == std::string::npos);
+  const std::string user = d.write("user", "[mqtk]\nurl = \"mqtt://u@broker/a:b\"\n", 0644);
+  Tool u(Env{{"HOME", "/nonexistent"}});
+  CHECK(u.parse("--config " + user) == "");
+}
