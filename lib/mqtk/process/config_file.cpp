@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -403,6 +404,16 @@ private:
       throw BadEntry{line, fmt::format("{}: {} is readable by {} (mode {:04o}); chmod 600 it", key, s.path,
                                        (mode & S_IROTH) != 0 ? "others" : "its group", mode)};
     }
+    // As ssh with its keys: who may change the file may change the broker
+    // the password is sent to.
+    if ((mode & (S_IWGRP | S_IWOTH)) != 0) {
+      throw BadEntry{line, fmt::format("{}: {} is writable by {} (mode {:04o}); chmod 600 it", key, s.path,
+                                       (mode & S_IWOTH) != 0 ? "others" : "its group", mode)};
+    }
+    if (st.st_uid != ::geteuid()) {
+      throw BadEntry{line, fmt::format("{}: {} belongs to user {}, not to the one running {} ({})", key, s.path,
+                                       st.st_uid, s.tool, ::geteuid())};
+    }
   }
 
   void set(CLI::Option& o, const Entry& e) const
@@ -447,6 +458,12 @@ private:
     std::vector<const Entry*> tool_entries;
     std::vector<const Entry*> common_entries;
     for (const Entry& e : entries) {
+      // Every section's secrets, also those of the other tools' sections:
+      // the file is one file.
+      const bool secret = is_secret(e.key) || (e.key == "url" && has_password(e));
+      if (secret && !e.section.empty()) {
+        check_mode(e.line, e.key);
+      }
       if (!check(e)) {
         if (e.section == common_section || e.section == s.tool) {
           s.not_taken.push_back(fmt::format("[{}] {}", e.section, e.key));
@@ -457,9 +474,6 @@ private:
       if (!fresh) {
         throw BadEntry{e.line,
                        fmt::format("'{}' is set twice in [{}] (first on line {})", e.key, e.section, at->second)};
-      }
-      if (is_secret(e.key) || (e.key == "url" && has_password(e))) {
-        check_mode(e.line, e.key);
       }
       (e.section == common_section ? common_entries : tool_entries).push_back(&e);
     }

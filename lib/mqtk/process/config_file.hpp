@@ -57,7 +57,8 @@ public:
   // After app.parse (returned or threw): the usage error the config file
   // caused, if any, as one line naming the file and, for a bad entry, its
   // line and key: an entry that is unknown, of another section, malformed
-  // or of a bad value, a password in a file that others may read, a named
+  // or of a bad value, a secret (pw, psk, url with user:pass@; in any
+  // section) in a file others may read or write or another user owns, a named
   // file (--config, MQTK_CONFIG) that cannot be read. Never shows a
   // password. CLI11 may have reported the failure as a CLI::FileError, or not
   // at all (it ignores errors of the default file); ask in both cases.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -359,4 +360,35 @@ TEST_CASE("config file: a password in a url needs a private file too")
   const std::string user = d.write("user", "[mqtk]\nurl = \"mqtt://u@broker/a:b\"\n", 0644);
   Tool u(Env{{"HOME", "/nonexistent"}});
   CHECK(u.parse("--config " + user) == "");
+}
+
+TEST_CASE("config file: a secret needs a file only its owner, the user running the tool, can change")
+{
+  ConfigDir d;
+  const Env env{{"HOME", "/nonexistent"}};
+  {
+    const std::string path = d.write("gw", "[mqtk]\nusername = u\npw = x\n", 0620);
+    Tool t(env);
+    CHECK(t.parse("--config " + path) == path + ":3: pw: " + path + " is writable by its group (mode 0620); chmod 600 it");
+  }
+  {
+    const std::string path = d.write("ow", "[mqtk-pub]\npsk = 0a\n", 0602);
+    Tool t(env);
+    CHECK(t.parse("--config " + path) == path + ":2: psk: " + path + " is writable by others (mode 0602); chmod 600 it");
+  }
+  {
+    // Another tool's section is the same file.
+    const std::string path = d.write("other", "[mqtk-sub]\npw = x\n[mqtk-pub]\nqos = 1\n", 0644);
+    Tool t(env);
+    CHECK(t.parse("--config " + path) == path + ":2: pw: " + path + " is readable by others (mode 0644); chmod 600 it");
+  }
+  {
+    const std::string path = d.write("owner", "[mqtk]\nurl = \"mqtt://u:p@b\"\n", 0600);
+    const uid_t other = ::geteuid() == 0 ? 1 : 0;
+    if (::chown(path.c_str(), other, static_cast<gid_t>(-1)) == 0) { // only root may give a file away
+      Tool t(env);
+      CHECK(t.parse("--config " + path).find(":2: url: " + path + " belongs to user " + std::to_string(other) + ",")
+            != std::string::npos);
+    }
+  }
 }
