@@ -19,11 +19,49 @@ extern "C" int __poll(struct pollfd* fds, nfds_t nfds, int timeout);
 extern "C" int __close(int fd);
 extern "C" ssize_t __write(int fd, const void* buf, std::size_t count);
 
+// In a sanitizer build (MQTK_SANITIZE) the runtime (libasan, libtsan) defines
+// these: its interceptors of the calls the executables answer, which check
+// the arguments, record what the sanitizer tracks (TSan: the
+// synchronisation a write or close on a descriptor implies, blocking calls
+// for its signal handling) and call libc's. The executables' definitions
+// take precedence over the interceptors, so ours call them, and libc's own
+// entry points only without a sanitizer (weak: then null).
+extern "C" {
+int __interceptor_poll(struct pollfd* fds, nfds_t nfds, int timeout) __attribute__((weak));
+int __interceptor_close(int fd) __attribute__((weak));
+ssize_t __interceptor_write(int fd, const void* buf, std::size_t count) __attribute__((weak));
+ssize_t __interceptor_writev(int fd, const struct iovec* iov, int iovcnt) __attribute__((weak));
+}
+
 namespace mqtk::paho_socket {
 
 thread_local std::function<void()>* receive_thread_idle = nullptr;
 
 namespace {
+
+// libc's poll(), write(), writev() and close(), not the executables'
+// (through the sanitizer's interceptor when there is one).
+int libc_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
+{
+  return __interceptor_poll != nullptr ? __interceptor_poll(fds, nfds, timeout) : __poll(fds, nfds, timeout);
+}
+
+ssize_t libc_write(int fd, const void* buf, std::size_t count) noexcept
+{
+  return __interceptor_write != nullptr ? __interceptor_write(fd, buf, count) : __write(fd, buf, count);
+}
+
+ssize_t libc_writev(int fd, const iovec* iov, int iovcnt) noexcept
+{
+  // glibc has no public alias for its writev.
+  return __interceptor_writev != nullptr ? __interceptor_writev(fd, iov, iovcnt)
+                                         : ::syscall(SYS_writev, fd, iov, iovcnt);
+}
+
+int libc_close(int fd) noexcept
+{
+  return __interceptor_close != nullptr ? __interceptor_close(fd) : __close(fd);
+}
 
 // mqtk has one connection per process; two slots leave room for a
 // reconnect overlapping the old socket's close. Sockets beyond them are
@@ -182,7 +220,7 @@ int answer_poll(pollfd* fds, nfds_t nfds, int timeout) noexcept
   if (buffered == 0) {
     return 0;
   }
-  if (others > 0 && __poll(fds, nfds, 0) < 0) {
+  if (others > 0 && libc_poll(fds, nfds, 0) < 0) {
     return -1;
   }
   int ready = 0;
@@ -222,13 +260,13 @@ int poll_kernel(pollfd* fds, nfds_t nfds, int timeout) noexcept
     wake = wake_fd;
   }
   if (!ours) {
-    return __poll(fds, nfds, timeout);
+    return libc_poll(fds, nfds, timeout);
   }
   nfds_t n = nfds;
   if (wake >= 0) {
     local[n++] = pollfd{wake, POLLIN, 0};
   }
-  int rc = __poll(local, n, timeout);
+  int rc = libc_poll(local, n, timeout);
   if (rc < 0) {
     return rc;
   }
@@ -272,7 +310,7 @@ void note_write(int fd, std::size_t requested, ssize_t written, int error) noexc
       // that it waits for output too.
       const std::uint64_t one = 1;
       // libc's own write: the exported one would come back here.
-      [[maybe_unused]] ssize_t ignored = __write(wake_fd, &one, sizeof one);
+      [[maybe_unused]] ssize_t ignored = libc_write(wake_fd, &one, sizeof one);
     }
   }
 }
@@ -315,7 +353,7 @@ extern "C" int poll(struct pollfd* fds, nfds_t nfds, int timeout)
   // that was ready has been delivered: look without waiting first, and
   // only when nothing is ready let the tool flush before waiting.
   if (timeout != 0 && ps::receive_thread_idle != nullptr) {
-    int ready = __poll(fds, nfds, 0);
+    int ready = ps::libc_poll(fds, nfds, 0);
     if (ready != 0) {
       return ready;
     }
@@ -344,8 +382,7 @@ extern "C" ssize_t writev(int fd, const struct iovec* iov, int iovcnt)
   for (int i = 0; i < iovcnt; ++i) {
     requested += iov[i].iov_len;
   }
-  // glibc has no public alias for its writev.
-  ssize_t written = ::syscall(SYS_writev, fd, iov, iovcnt);
+  ssize_t written = mqtk::paho_socket::libc_writev(fd, iov, iovcnt);
   const int error = errno;
   mqtk::paho_socket::note_write(fd, requested, written, error);
   errno = error;
@@ -356,7 +393,7 @@ extern "C" ssize_t writev(int fd, const struct iovec* iov, int iovcnt)
 // writes are noted the same way.
 extern "C" ssize_t write(int fd, const void* buf, std::size_t count)
 {
-  ssize_t written = __write(fd, buf, count);
+  ssize_t written = mqtk::paho_socket::libc_write(fd, buf, count);
   const int error = errno;
   mqtk::paho_socket::note_write(fd, count, written, error);
   errno = error;
@@ -366,6 +403,6 @@ extern "C" ssize_t write(int fd, const void* buf, std::size_t count)
 extern "C" int close(int fd)
 {
   mqtk::paho_socket::forget(fd);
-  return __close(fd);
+  return mqtk::paho_socket::libc_close(fd);
 }
 #endif // !MQTK_STOCK_PAHO
