@@ -43,6 +43,14 @@ def tool(name):
     return os.path.join(BIN_DIR, name)
 
 
+def sanitizer_build():
+    """Whether the tools under test were built with a sanitizer (MQTK_SANITIZE):
+    they then need its runtime library."""
+    readelf = shutil.which("readelf") or "/usr/bin/readelf"
+    r = subprocess.run([readelf, "-d", tool("mqtk-pub")], capture_output=True, check=True, timeout=TIMEOUT)
+    return any(lib in r.stdout for lib in (b"libasan", b"libtsan", b"libubsan"))
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import unittest
 
-from mqtk_testing import TIMEOUT, BrokerTestCase, tool
+from mqtk_testing import TIMEOUT, BrokerTestCase, sanitizer_build, tool
 
 VALGRIND = shutil.which("valgrind")
 READELF = shutil.which("readelf")
@@ -18,11 +18,6 @@ SUPPRESSIONS = os.path.join(os.path.dirname(__file__), "..", "sanitizers", "valg
 ERROR_EXIT = 86
 # memcheck runs a program some 20 to 50 times slower.
 VALGRIND_TIMEOUT = TIMEOUT * 4
-
-
-def sanitizer_build():
-    r = subprocess.run([READELF, "-d", tool("mqtk-pub")], capture_output=True, check=True, timeout=TIMEOUT)
-    return any(lib in r.stdout for lib in (b"libasan", b"libtsan", b"libubsan"))
 
 
 @unittest.skipIf(VALGRIND is None or READELF is None, "valgrind or readelf not installed")
