@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-from mqtk_testing import MOSQUITTO_PUB, MOSQUITTO_SUB, BrokerTestCase, tool, wait_for
+from mqtk_testing import MOSQUITTO_PUB, MOSQUITTO_SUB, BrokerTestCase, scaled, tool, wait_for
 
 F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)  # named by Python 3.10+
 
@@ -104,7 +104,8 @@ class NeverHangTest(BrokerTestCase):
 
     def finish_within(self, p, limit, what, input=None):
         """Like finish(), but kills `p` and fails the test after `limit`
-        seconds."""
+        seconds (on a plain build: scaled for the build under test)."""
+        limit = scaled(limit)
         try:
             out, err = p.communicate(input=input, timeout=limit)
         except subprocess.TimeoutExpired:
@@ -198,7 +199,7 @@ class NeverHangTest(BrokerTestCase):
         rc, out, err = self.finish_within(p, 8, "mqtk-sub --remove-retained -W 2 with 300 retained messages")
         elapsed = time.monotonic() - started
         self.assertEqual(rc, 27, err)
-        self.assertLess(elapsed, 8)
+        self.assertLess(elapsed, scaled(8))
         self.assertEqual(sorted(out.decode().splitlines()), sorted(payloads))
         self.wait_gone(self.broker, "nh-remover")
         left, _ = self.run_within([MOSQUITTO_SUB, "-p", self.port, "-t", "rt/#", "--retained-only", "-W", "1", "-v"],
@@ -310,7 +311,7 @@ class NeverHangTest(BrokerTestCase):
         rc = self.wait_exit(sub, max(0.0, started + 8 - time.monotonic()), "mqtk-sub -W 2 with a blocked stdout")
         elapsed = time.monotonic() - started
         self.assertEqual(rc, 27, sub.stderr.read())
-        self.assertLess(elapsed, 2 + 1.5)
+        self.assertLess(elapsed, 2 + scaled(1.5))
 
     def test_sigint_with_blocked_output(self):
         sub, sub_id = self.start_sub("-t", "burst")
@@ -322,7 +323,7 @@ class NeverHangTest(BrokerTestCase):
         rc = self.wait_exit(sub, 6, "mqtk-sub after SIGINT with a blocked stdout")
         elapsed = time.monotonic() - signalled
         self.assertEqual(rc, 0, sub.stderr.read())
-        self.assertLess(elapsed, 1.5)
+        self.assertLess(elapsed, scaled(1.5))
 
     def test_head_on_a_quiet_topic(self):
         # `mqtk-sub -t hh | head -n 3` with exactly three messages: head
@@ -342,7 +343,7 @@ class NeverHangTest(BrokerTestCase):
         head_done = time.monotonic()
         self.assertEqual(out, b"m0\nm1\nm2\n")
         rc = self.wait_exit(sub, 10, "mqtk-sub after head exited")
-        self.assertLess(time.monotonic() - head_done, 1.0)
+        self.assertLess(time.monotonic() - head_done, scaled(1.0))
         self.assertEqual((rc, sub.stderr.read()), (0, b""))
 
     # 4. A second signal while --exec runs -----------------------------------
@@ -414,7 +415,7 @@ class NeverHangTest(BrokerTestCase):
         rc = self.wait_exit(sub, 6, "mqtk-sub after a second SIGINT")
         elapsed = time.monotonic() - signalled
         self.assertEqual(rc, 128 + signal.SIGINT, self.stderr_so_far(sub))
-        self.assertLess(elapsed, 1.5)
+        self.assertLess(elapsed, scaled(1.5))
 
     # 5, 6. A listener that never answers ------------------------------------
     def test_timeout_bounds_connect(self):
@@ -423,7 +424,7 @@ class NeverHangTest(BrokerTestCase):
                                      "mqtk-sub -W 2 against a silent listener")
         err = r.stderr.decode(errors="replace")
         self.assertEqual(r.returncode, 27, err)
-        self.assertLess(elapsed, 2 + 1.5)
+        self.assertLess(elapsed, 2 + scaled(1.5))
         self.assertIn("timed out", err.lower())
         self.assertIn("connect", err.lower())
         self.assertEqual(r.stdout, b"")
@@ -436,7 +437,7 @@ class NeverHangTest(BrokerTestCase):
                                               "--connect-timeout", "1"], 8, f"{name} --connect-timeout 1")
                 err = r.stderr.decode(errors="replace")
                 self.assertEqual(r.returncode, 1, err)
-                self.assertLess(elapsed, 1 + 1.5)
+                self.assertLess(elapsed, 1 + scaled(1.5))
                 self.assertTrue("timed out" in err.lower() or "timeout" in err.lower(), err)
                 self.assertNotIn("closed the connection", err)
                 self.assertEqual(r.stdout, b"")
@@ -456,7 +457,7 @@ class NeverHangTest(BrokerTestCase):
         self.assertEqual(self.finish_within(theirs, 6, "mosquitto_sub --retained-only")[:2], (0, b"ro/a kept\n"))
         rc, out, err = self.finish_within(mine, max(0.0, published + 6 - time.monotonic()),
                                           "mqtk-sub --retained-only after a live message on a -T topic")
-        self.assertLess(time.monotonic() - published, 1.5)
+        self.assertLess(time.monotonic() - published, scaled(1.5))
         self.assertEqual((rc, out, err), (0, b"ro/a kept\n", b""))
 
     # 8. Deeply nested JSON payloads ---------------------------------------

@@ -504,7 +504,11 @@ class PahoLayerTest(BrokerTestCase):
                 directory = tempfile.mkdtemp(prefix="mqtk-trace-")
                 self.addCleanup(shutil.rmtree, directory, True)
                 trace = os.path.join(directory, "paho.trace")
-                env = env_without_paho_trace(MQTT_C_CLIENT_TRACE=trace, MQTT_C_CLIENT_TRACE_LEVEL="MAXIMUM")
+                # One file for the whole run: Paho starts a new one after
+                # 1000 lines, which a slower build (scripts/sanitize) fills
+                # with its receive thread's idle cycles before the connect.
+                env = env_without_paho_trace(MQTT_C_CLIENT_TRACE=trace, MQTT_C_CLIENT_TRACE_LEVEL="MAXIMUM",
+                                             MQTT_C_CLIENT_TRACE_MAX_LINES="10000000")
                 r = subprocess.run([tool("mqtk-pub")] + conn + ["-t", "heap", "-m", "x", "-q", "1"],
                                    capture_output=True, timeout=TIMEOUT, cwd=self.cwd, env=env)
                 self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"", b""))
