@@ -80,6 +80,12 @@ class ConfigFileTest(ConfigFileCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.wait_log("Received PUBLISH from flag-url")
 
+    def test_a_file_message_does_not_break_another_message_source(self):
+        self.write(self.common() + '[mqtk-pub]\nmessage = "hello"\n')
+        r = self.run_bare("mqtk-pub", "-t", "cfg/n", "-n", "-i", "null-flag")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_log("Received PUBLISH from null-flag (d0, q0, r0, m0, 'cfg/n', ... (0 bytes))")
+
     def test_subscriber_takes_its_own_section(self):
         self.write(self.common() + '[mqtk-sub]\ntopic = ["cfg/x", "cfg/y"]\ncount = 2\njson = true\n'
                    '[mqtk-pub]\nretain = true\n')

@@ -179,12 +179,31 @@ const std::set<std::string>& common_option_names()
 // value never beats a command-line one however resolve() combines them.
 const std::vector<std::string> url_parts = {"host", "port", "username", "pw", "pw-file", "topic"};
 
+// Options that exclude each other (a tool refuses two of a group): a file
+// default must not break the one the command line chose.
+const std::vector<std::vector<std::string>> exclusive_groups = {
+  {"message", "file", "stdin-file", "stdin-line", "json-lines", "null-message"},
+  {"json", "format"},
+  {"id", "id-prefix"},
+  {"pw", "pw-file"},
+  {"no-stale", "retained-only"},
+};
+
 // Whether a value of `given` (command line, or the tool's section for
 // [mqtk]) makes the file's entry `e` one to skip.
 bool overridden_by(const Entry& e, const std::set<std::string>& given)
 {
   if (given.count(e.key) != 0) {
     return true;
+  }
+  for (const auto& group : exclusive_groups) {
+    if (std::find(group.begin(), group.end(), e.key) != group.end()) {
+      for (const auto& key : group) {
+        if (given.count(key) != 0) {
+          return true;
+        }
+      }
+    }
   }
   const bool part = std::find(url_parts.begin(), url_parts.end(), e.key) != url_parts.end();
   if (part) {
@@ -509,6 +528,9 @@ private:
   {
     std::vector<std::string> keys = url_parts;
     keys.emplace_back("url");
+    for (const auto& group : exclusive_groups) {
+      keys.insert(keys.end(), group.begin(), group.end());
+    }
     return keys;
   }
 

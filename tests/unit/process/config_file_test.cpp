@@ -392,3 +392,17 @@ TEST_CASE("config file: a secret needs a file only its owner, the user running t
     }
   }
 }
+
+TEST_CASE("config file: a file default does not break a command-line choice of options that exclude each other")
+{
+  ConfigDir d;
+  const Env env{{"HOME", "/nonexistent"}};
+  const std::string path = d.write("config", "[mqtk]\nid = fixed\nusername = u\npw = x\n", 0600);
+  Tool t(env);
+  CHECK(t.parse("-I pre --pw-file f --config " + path) == "");
+  CHECK(t.connection.id.empty());
+  CHECK(t.connection.id_prefix == "pre");
+  CHECK_FALSE(t.connection.password.has_value());
+  CHECK(t.connection.username == "u");
+  CHECK(t.config.describe() == "config file " + path + ": set [mqtk] username; already given: [mqtk] id, [mqtk] pw");
+}
