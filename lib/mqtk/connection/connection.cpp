@@ -902,6 +902,20 @@ struct Connection::Impl
   void publish_now(std::string_view topic, std::string_view payload, int qos, bool retain, bool more_follows,
                    Connection::Deadline deadline = {});
 
+  // The PUBLISH Paho is handed (it copies the payload and properties).
+  MQTTAsync_message message_for(std::string_view payload, int qos, bool retain) const
+  {
+    MQTTAsync_message message = MQTTAsync_message_initializer;
+    message.payload = const_cast<char*>(payload.data());
+    message.payloadlen = static_cast<int>(payload.size());
+    message.qos = qos;
+    message.retained = retain ? 1 : 0;
+    if (publish_properties.count > 0) {
+      message.properties = publish_properties;
+    }
+    return message;
+  }
+
   // publish_now at QoS 1 or 2 on a reconnecting connection: the message is
   // held in State::resend until acknowledged; while the connection is down
   // or resending it only queues (waiting while --max-buffer are held).
@@ -1335,14 +1349,7 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
   if (options.debug) {
     debug("sending PUBLISH (q{}, r{}, '{}', ... ({} bytes))", qos, retain ? 1 : 0, topic, payload.size());
   }
-  MQTTAsync_message message = MQTTAsync_message_initializer;
-  message.payload = const_cast<char*>(payload.data()); // Paho copies it
-  message.payloadlen = static_cast<int>(payload.size());
-  message.qos = qos;
-  message.retained = retain ? 1 : 0;
-  if (publish_properties.count > 0) {
-    message.properties = publish_properties; // Paho copies them
-  }
+  MQTTAsync_message message = message_for(payload, qos, retain);
   // mosquitto_pub's way, for any number of topics: the alias alone while
   // the topic is the one bound to it; a new topic binds it anew. Held over
   // the send so that the broker sees the bindings in this order.
@@ -1457,14 +1464,7 @@ void Connection::Impl::send_held(std::uint64_t seq, std::uint64_t epoch, const s
                                  const std::string& payload, int qos, bool retain)
 {
   State& s = *state;
-  MQTTAsync_message message = MQTTAsync_message_initializer;
-  message.payload = const_cast<char*>(payload.data()); // Paho copies it
-  message.payloadlen = static_cast<int>(payload.size());
-  message.qos = qos;
-  message.retained = retain ? 1 : 0;
-  if (publish_properties.count > 0) {
-    message.properties = publish_properties; // Paho copies them
-  }
+  MQTTAsync_message message = message_for(payload, qos, retain);
   std::unique_lock alias_lock(alias_mutex, std::defer_lock);
   bool alias_only = false;
   if (options.property_set.topic_alias()) {
