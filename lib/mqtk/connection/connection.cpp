@@ -729,8 +729,9 @@ struct Connection::Impl
     return alias_bound_locked(topic);
   }
   // The broker's limit from its CONNACK (MQTT 5), 0 when it gave none: a
-  // larger PUBLISH would only make it close the connection.
-  std::uint32_t maximum_packet_size = 0;
+  // larger PUBLISH would only make it close the connection. Atomic: a
+  // reconnect sets it while the tool's thread publishes.
+  std::atomic<std::uint32_t> maximum_packet_size{0};
 
   Impl(const ConnectionOptions& o, std::string_view tool_name)
     : options(o),
@@ -1278,15 +1279,15 @@ void Connection::Impl::publish_now(std::string_view topic, std::string_view payl
                                    bool more_follows, Connection::Deadline deadline)
 {
   State& s = *state;
-  if (maximum_packet_size != 0) {
+  if (const std::uint32_t limit = maximum_packet_size.load(); limit != 0) {
     const bool alias_alone = options.property_set.topic_alias() && alias_bound_to(topic);
     const std::uint64_t size =
       publish_packet_size(alias_alone ? 0 : topic.size(), payload.size(), qos, s.v5, publish_properties.length);
-    if (size > maximum_packet_size) {
+    if (size > limit) {
       throw Error(exit_code::failure,
                   fmt::format("the message to '{}' ({} bytes as a packet) is larger than {} allows: at most {} "
                               "bytes (the maximum packet size of its CONNACK)",
-                              topic, size, endpoint_text(options), maximum_packet_size));
+                              topic, size, endpoint_text(options), limit));
     }
   }
   if (s.reconnect && qos > 0) {
